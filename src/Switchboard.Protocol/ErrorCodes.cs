@@ -1,0 +1,38 @@
+namespace Switchboard.Protocol;
+
+/// <summary>
+/// Values of the <c>code</c> field in an <c>{"op":"error"}</c> message. These strings are public API:
+/// clients branch on them.
+/// </summary>
+public static class ErrorCodes
+{
+    /// <summary>The frame was not a JSON object (malformed JSON, nesting too deep, not an object).</summary>
+    public const string BadRequest = "bad_request";
+
+    /// <summary>The <c>op</c> field named no known command.</summary>
+    public const string UnknownOp = "unknown_op";
+
+    /// <summary>A field is missing or has the wrong type or range; the message names the field.</summary>
+    public const string InvalidField = "invalid_field";
+
+    /// <summary>A room name broke the naming rules (see docs/protocol.md).</summary>
+    public const string InvalidRoom = "invalid_room";
+
+    /// <summary>A user id broke the naming rules.</summary>
+    public const string InvalidUser = "invalid_user";
+
+    /// <summary>The connection is not a member of the room it tried to publish to or leave.</summary>
+    public const string NotJoined = "not_joined";
+
+    /// <summary>The connection is already a member of the room it tried to join.</summary>
+    public const string AlreadyJoined = "already_joined";
+
+    /// <summary>The connection reached <c>Limits:MaxRoomsPerConnection</c>.</summary>
+    public const string TooManyRooms = "too_many_rooms";
+
+    /// <summary>A binary frame did not start with a valid Switchboard binary header.</summary>
+    public const string BadBinaryHeader = "bad_binary_header";
+
+    /// <summary>The server could not complete the command; retrying later may succeed.</summary>
+    public const string Internal = "internal";
+}

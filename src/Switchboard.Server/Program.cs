@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Options;
+
+// The host only builds and starts the library; everything Switchboard does lives in src/Switchboard.
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddSwitchboard();
+
+var app = builder.Build();
+app.MapSwitchboard();
+
+try
+{
+    await app.RunAsync();
+    return 0;
+}
+catch (OptionsValidationException ex)
+{
+    // A bad configuration value is a user error: say which, without a stack trace.
+    await Console.Error.WriteLineAsync("Switchboard cannot start, invalid configuration:\n  " + string.Join("\n  ", ex.Failures));
+    return 2;
+}
+catch (InvalidOperationException ex) when (ex.InnerException is FormatException or InvalidCastException || ex.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase))
+{
+    await Console.Error.WriteLineAsync("Switchboard cannot start, invalid configuration: " + ex.Message + (ex.InnerException is null ? "" : " " + ex.InnerException.Message));
+    return 2;
+}
+catch (IOException ex)
+{
+    // Typically the port is taken.
+    await Console.Error.WriteLineAsync("Switchboard cannot start: " + ex.Message);
+    return 3;
+}

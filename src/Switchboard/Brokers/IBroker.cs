@@ -1,0 +1,47 @@
+using Switchboard.Connections;
+using Switchboard.Protocol;
+
+namespace Switchboard.Brokers;
+
+/// <summary>
+/// Carries publications, direct messages and presence events between the nodes that serve a room or
+/// user, and owns each room's ordered stream (offsets, epoch, bounded history). The in-memory broker
+/// serves one node; a distributed broker implements the same contract for many.
+/// </summary>
+/// <remarks>
+/// Contract: publications of one room reach <see cref="IBrokerHandler.OnPublication"/> in offset
+/// order, each exactly once per node that has declared interest with <see cref="SubscribeRoomAsync"/>.
+/// </remarks>
+public interface IBroker
+{
+    /// <summary>Connects the broker to the node that receives its deliveries. Called once, before use.</summary>
+    void Attach(IBrokerHandler handler);
+
+    /// <summary>Appends a publication to the room's stream under the next offset and delivers it.</summary>
+    /// <returns>The publication's position.</returns>
+    ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken);
+
+    /// <summary>Delivers an encoded direct message to every connection of <paramref name="user"/> on every node.</summary>
+    ValueTask SendToUserAsync(string user, OutboundFrame frame, CancellationToken cancellationToken);
+
+    /// <summary>Delivers an encoded presence event to every member of <paramref name="room"/> on every node.</summary>
+    ValueTask PublishPresenceAsync(string room, OutboundFrame frame, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads the room's stream. With <paramref name="since"/>: the publications after it (at most
+    /// <paramref name="limit"/>) and whether none are missing. Without: the latest <paramref name="limit"/>.
+    /// </summary>
+    ValueTask<StreamRead> ReadStreamAsync(string room, StreamPosition? since, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Declares that this node has members in <paramref name="room"/>.</summary>
+    ValueTask SubscribeRoomAsync(string room, CancellationToken cancellationToken);
+
+    /// <summary>Declares that this node has no more members in <paramref name="room"/>.</summary>
+    ValueTask UnsubscribeRoomAsync(string room, CancellationToken cancellationToken);
+
+    /// <summary>Declares that this node has connections of <paramref name="user"/>.</summary>
+    ValueTask SubscribeUserAsync(string user, CancellationToken cancellationToken);
+
+    /// <summary>Declares that this node has no more connections of <paramref name="user"/>.</summary>
+    ValueTask UnsubscribeUserAsync(string user, CancellationToken cancellationToken);
+}

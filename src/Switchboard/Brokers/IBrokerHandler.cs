@@ -1,0 +1,20 @@
+using Switchboard.Connections;
+
+namespace Switchboard.Brokers;
+
+/// <summary>
+/// The node-side receiver of what a broker delivers. A broker calls these in order per room and per
+/// user; implementations must not block, since a broker may call them while holding the room's
+/// ordering lock.
+/// </summary>
+public interface IBrokerHandler
+{
+    /// <summary>Delivers a room publication to this node's members of the room.</summary>
+    void OnPublication(Publication publication);
+
+    /// <summary>Delivers an encoded direct message to this node's connections of <paramref name="user"/>.</summary>
+    void OnDirect(string user, OutboundFrame frame);
+
+    /// <summary>Delivers an encoded <c>joined</c>/<c>left</c> event to this node's members of <paramref name="room"/>.</summary>
+    void OnPresenceChange(string room, OutboundFrame frame);
+}

@@ -1,0 +1,90 @@
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Switchboard.Hub;
+using Switchboard.Metrics;
+using Switchboard.Options;
+
+namespace Switchboard.Connections;
+
+/// <summary>
+/// One accepted WebSocket: its identity, its bounded outbound queue and the two loops that move its
+/// frames. The endpoint that accepts the socket owns the instance and runs both loops; everybody
+/// else only calls <see cref="TryEnqueue"/> and <see cref="RequestClose"/>, which never block.
+/// </summary>
+public sealed partial class Connection : IDisposable
+{
+    private static long s_lastId;
+
+    private readonly WebSocket _socket;
+    private readonly Channel<OutboundFrame> _queue;
+    private readonly LimitsOptions _limits;
+    private readonly SwitchboardMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _lifetime = new();
+
+    internal Connection(WebSocket socket, string session, string user, bool batchText, LimitsOptions limits, SwitchboardMetrics metrics, ILogger logger)
+    {
+        _socket = socket;
+        _limits = limits;
+        _metrics = metrics;
+        _logger = logger;
+        Id = Interlocked.Increment(ref s_lastId);
+        Session = session;
+        User = user;
+        BatchText = batchText;
+        // FullMode.Wait makes TryWrite return false when full instead of dropping silently; nobody
+        // ever waits on it, a full queue is answered by closing the connection as a slow consumer.
+        _queue = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(limits.MaxQueuedMessages)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+            AllowSynchronousContinuations = false,
+        });
+    }
+
+    /// <summary>A process-unique number, used as the registry key and in logs.</summary>
+    public long Id { get; }
+
+    /// <summary>The session id announced in <c>welcome</c>.</summary>
+    public string Session { get; }
+
+    /// <summary>The user this connection acts as.</summary>
+    public string User { get; }
+
+    /// <summary>Whether queued text frames may be joined with newlines into one WebSocket frame (protocol mode only).</summary>
+    public bool BatchText { get; }
+
+    /// <summary>Messages waiting to be written.</summary>
+    public int QueuedMessages => _queue.Reader.Count;
+
+    /// <summary>Bytes waiting to be written.</summary>
+    public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+
+    /// <summary>Rooms this connection has joined. Touched only by the connection's receive loop and its owner's cleanup.</summary>
+    internal Dictionary<string, Subscription> Rooms { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Cancelled when the connection must stop now (its close timed out, or the socket failed).</summary>
+    public CancellationToken Aborted => _lifetime.Token;
+
+    /// <summary>Aborts the connection at once, without a close handshake.</summary>
+    public void Abort()
+    {
+        try
+        {
+            _lifetime.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already torn down by its owner: nothing left to abort.
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _lifetime.Dispose();
+        _socket.Dispose();
+    }
+}

@@ -1,0 +1,181 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using Switchboard.Connections;
+using Switchboard.Hub;
+using Switchboard.Metrics;
+using Switchboard.Options;
+using Switchboard.Protocol;
+
+namespace Switchboard.Endpoints;
+
+/// <summary>
+/// The HTTP API: publish and send from backends, and read rooms, presence and history. Errors use
+/// the protocol's error codes: <c>{"error":{"code":C,"message":M}}</c>.
+/// </summary>
+internal static class ApiEndpoints
+{
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPost("/api/publish", PublishAsync);
+        endpoints.MapPost("/api/send", SendAsync);
+        endpoints.MapGet("/api/rooms", ListRooms);
+        endpoints.MapGet("/api/rooms/{room}/presence", Presence);
+        endpoints.MapGet("/api/rooms/{room}/history", HistoryAsync);
+        endpoints.MapGet("/healthz", (ShutdownState shutdown) => shutdown.IsDraining
+            ? Results.Json(new { status = "draining" }, statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Json(new { status = "ok" }));
+        endpoints.MapGet("/metrics", (SwitchboardMetrics metrics) => Results.Text(metrics.Exporter.Render(), PrometheusExporter.ContentType));
+    }
+
+    private static async Task<IResult> PublishAsync(HttpContext context, SwitchboardHub hub, IOptions<SwitchboardOptions> options)
+    {
+        var (body, error) = await ReadBodyAsync(context, options.Value.Limits.MaxMessageBytes).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        using (body)
+        {
+            if (RequiredName(body!.RootElement, "room", ErrorCodes.InvalidRoom, out var room) is { } bad)
+            {
+                return bad;
+            }
+
+            if (!body.RootElement.TryGetProperty("data", out var data))
+            {
+                return Error(ErrorCodes.InvalidField, "data is required");
+            }
+
+            var position = await hub.PublishAsync(room, null, RawJson(data), isBinary: false, context.RequestAborted).ConfigureAwait(false);
+            return Results.Json(new { offset = position.Offset, epoch = position.Epoch });
+        }
+    }
+
+    private static async Task<IResult> SendAsync(HttpContext context, SwitchboardHub hub, IOptions<SwitchboardOptions> options)
+    {
+        var (body, error) = await ReadBodyAsync(context, options.Value.Limits.MaxMessageBytes).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        using (body)
+        {
+            if (RequiredName(body!.RootElement, "user", ErrorCodes.InvalidUser, out var user) is { } bad)
+            {
+                return bad;
+            }
+
+            if (!body.RootElement.TryGetProperty("data", out var data))
+            {
+                return Error(ErrorCodes.InvalidField, "data is required");
+            }
+
+            await hub.SendAsync(user, null, RawJson(data).Span, context.RequestAborted).ConfigureAwait(false);
+            return Results.Json(new { });
+        }
+    }
+
+    private static IResult ListRooms(SwitchboardHub hub, PlainRooms plain)
+    {
+        var rooms = hub.Rooms().Select(r => new { room = r.Room, mode = "protocol", connections = r.Connections, users = (int?)r.Users })
+            .Concat(plain.Rooms().Select(r => new { room = r.Room, mode = "plain", connections = r.Connections, users = (int?)null }));
+        return Results.Json(new { rooms });
+    }
+
+    private static IResult Presence(string room, SwitchboardHub hub)
+    {
+        if (!NameRules.IsValid(room))
+        {
+            return Error(ErrorCodes.InvalidRoom, "invalid room name");
+        }
+
+        return Results.Json(new { room, users = hub.Presence(room).ToDictionary(p => p.Key, p => p.Value) });
+    }
+
+    private static async Task<IResult> HistoryAsync(string room, ulong? since, string? epoch, int? limit, SwitchboardHub hub, CancellationToken cancellationToken)
+    {
+        if (!NameRules.IsValid(room))
+        {
+            return Error(ErrorCodes.InvalidRoom, "invalid room name");
+        }
+
+        if (limit is <= 0)
+        {
+            return Error(ErrorCodes.InvalidField, "limit must be a positive integer");
+        }
+
+        StreamPosition? from = null;
+        if (since is { } offset)
+        {
+            // Without an epoch the caller means "the stream as it is now".
+            epoch ??= (await hub.HistoryAsync(room, null, 1, cancellationToken).ConfigureAwait(false)).Top.Epoch;
+            from = new StreamPosition(offset, epoch);
+        }
+
+        var read = await hub.HistoryAsync(room, from, limit, cancellationToken).ConfigureAwait(false);
+        var json = ServerMessages.StreamReply(default, read.Top, read.Recovered, read.Publications.Select(p => p.Json).ToArray());
+        // The reply encoder writes {"op":"reply",...}; the HTTP answer is the same object, which keeps
+        // one encoding of publications for both transports.
+        return Results.Bytes(json, "application/json");
+    }
+
+    private static async Task<(JsonDocument? Body, IResult? Error)> ReadBodyAsync(HttpContext context, int maxBytes)
+    {
+        if (context.Request.ContentLength > maxBytes)
+        {
+            return (null, Error(ErrorCodes.BadRequest, $"body exceeds {maxBytes} bytes", StatusCodes.Status413PayloadTooLarge));
+        }
+
+        try
+        {
+            using var limited = new MemoryStream();
+            var buffer = new byte[8192];
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false)) > 0)
+            {
+                if (limited.Length + read > maxBytes)
+                {
+                    return (null, Error(ErrorCodes.BadRequest, $"body exceeds {maxBytes} bytes", StatusCodes.Status413PayloadTooLarge));
+                }
+
+                limited.Write(buffer, 0, read);
+            }
+
+            var document = JsonDocument.Parse(limited.GetBuffer().AsMemory(0, (int)limited.Length));
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                document.Dispose();
+                return (null, Error(ErrorCodes.BadRequest, "the body must be a JSON object"));
+            }
+
+            return (document, null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, Error(ErrorCodes.BadRequest, "malformed JSON: " + ex.Message));
+        }
+    }
+
+    private static IResult? RequiredName(JsonElement body, string field, string code, out string value)
+    {
+        value = string.Empty;
+        if (!body.TryGetProperty(field, out var element) || element.ValueKind != JsonValueKind.String)
+        {
+            return Error(ErrorCodes.InvalidField, $"{field} is required and must be a string");
+        }
+
+        value = element.GetString()!;
+        return NameRules.IsValid(value) ? null : Error(code, $"{field} must be 1-128 characters of A-Z a-z 0-9 _ - : . @ / = +");
+    }
+
+    private static ReadOnlyMemory<byte> RawJson(JsonElement element) =>
+        JsonText.WithoutRawNewlines(JsonSerializer.SerializeToUtf8Bytes(element));
+
+    private static IResult Error(string code, string message, int status = StatusCodes.Status400BadRequest) =>
+        Results.Json(new { error = new { code, message } }, statusCode: status);
+}

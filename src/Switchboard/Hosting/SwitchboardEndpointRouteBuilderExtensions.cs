@@ -1,0 +1,42 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Connections;
+using Switchboard.Endpoints;
+using Switchboard.Hub;
+using Switchboard.Metrics;
+using Switchboard.Protocol;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps Switchboard's endpoints.</summary>
+public static class SwitchboardEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps <c>/ws</c>, <c>/rooms/{room}</c>, <c>/echo</c>, the HTTP API, <c>/healthz</c>, <c>/metrics</c>
+    /// and <c>/</c>. On a <see cref="WebApplication"/> this also adds the WebSocket middleware; other
+    /// hosts must call <c>UseWebSockets()</c> before routing.
+    /// </summary>
+    public static IEndpointRouteBuilder MapSwitchboard(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (endpoints is IApplicationBuilder app)
+        {
+            app.UseWebSockets();
+        }
+
+        // Built now rather than on first use, so metrics count from the first request.
+        _ = endpoints.ServiceProvider.GetRequiredService<SwitchboardHub>();
+
+        endpoints.Map("/ws", (HttpContext context, ConnectionRunner runner, ProtocolBehavior behavior) => runner.RunAsync(context, behavior));
+        endpoints.Map("/rooms/{room}", (HttpContext context, string room, ConnectionRunner runner, PlainRooms rooms, SwitchboardMetrics metrics) =>
+            NameRules.IsValid(room)
+                ? runner.RunAsync(context, new PlainRoomBehavior(rooms, room, metrics))
+                : Results.BadRequest("room must be 1-128 characters of A-Z a-z 0-9 _ - : . @ / = +\n").ExecuteAsync(context));
+        endpoints.Map("/echo", (HttpContext context, ConnectionRunner runner, SwitchboardMetrics metrics) => runner.RunAsync(context, new EchoBehavior(metrics)));
+        ApiEndpoints.Map(endpoints);
+        endpoints.MapGet("/", () => Results.Content(IndexPage.Html, "text/html; charset=utf-8"));
+        return endpoints;
+    }
+}

@@ -1,0 +1,57 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Switchboard.Brokers;
+using Switchboard.Connections;
+using Switchboard.Endpoints;
+using Switchboard.Hosting;
+using Switchboard.Hub;
+using Switchboard.Identity;
+using Switchboard.Metrics;
+using Switchboard.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers Switchboard in an ASP.NET Core application.</summary>
+public static class SwitchboardServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds Switchboard's services, binding <see cref="SwitchboardOptions"/> from the <c>Switchboard</c>
+    /// configuration section and validating them at start-up. <paramref name="configure"/> runs after binding.
+    /// </summary>
+    public static IServiceCollection AddSwitchboard(this IServiceCollection services, Action<SwitchboardOptions>? configure = null)
+    {
+        services.AddOptions<SwitchboardOptions>()
+            .BindConfiguration(SwitchboardOptions.SectionName)
+            .Configure(o => configure?.Invoke(o))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SwitchboardOptions>, SwitchboardOptionsValidator>());
+        // The host must outlast the drain, or it would cut connections off before their close frames go out.
+        services.AddOptions<HostOptions>().Configure<IOptions<SwitchboardOptions>>((host, switchboard) =>
+        {
+            var needed = TimeSpan.FromSeconds(switchboard.Value.Shutdown.DrainSeconds + 5);
+            if (host.ShutdownTimeout < needed)
+            {
+                host.ShutdownTimeout = needed;
+            }
+        });
+
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ConnectionRegistry>();
+        services.TryAddSingleton<ShutdownState>();
+        services.TryAddSingleton<SwitchboardMetrics>();
+        services.TryAddSingleton<MemoryBroker>();
+        services.TryAddSingleton<IBroker>(sp => sp.GetRequiredService<MemoryBroker>());
+        services.TryAddSingleton<SwitchboardHub>();
+        services.TryAddSingleton<PlainRooms>();
+        services.TryAddSingleton<IConnectionIdentifier, DefaultConnectionIdentifier>();
+        services.TryAddSingleton<ConnectionRunner>();
+        services.TryAddSingleton<ProtocolBehavior>();
+        services.AddHostedService<ConnectionDrainer>();
+        services.AddHostedService<HistorySweeper>();
+        services.AddHostedService<StartupWarnings>();
+        return services;
+    }
+}

@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+using Switchboard.Connections;
+using Switchboard.Protocol;
+
+namespace Switchboard.Hub;
+
+public sealed partial class SwitchboardHub
+{
+    private readonly ConcurrentDictionary<string, UserConnections> _users = new(StringComparer.Ordinal);
+
+    /// <summary>The number of distinct users connected to this node.</summary>
+    public int UserCount => _users.Count;
+
+    /// <summary>Sends JSON <paramref name="data"/> to every connection of <paramref name="user"/>, from <paramref name="from"/> (null for the HTTP API).</summary>
+    public ValueTask SendAsync(string user, string? from, ReadOnlySpan<byte> data, CancellationToken cancellationToken)
+    {
+        var frame = OutboundFrame.Text(ServerMessages.Direct(from, data));
+        return _broker.SendToUserAsync(user, frame, cancellationToken);
+    }
+
+    /// <summary>Records <paramref name="connection"/> as one of its user's devices. Called once by its owner, first.</summary>
+    internal async ValueTask AddUserAsync(Connection connection)
+    {
+        while (true)
+        {
+            var entry = _users.GetOrAdd(connection.User, static _ => new UserConnections());
+            if (!entry.TryAdd(connection, out var first))
+            {
+                continue;
+            }
+
+            if (first)
+            {
+                await _broker.SubscribeUserAsync(connection.User, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            return;
+        }
+    }
+
+    private async ValueTask RemoveUserAsync(Connection connection)
+    {
+        if (_users.TryGetValue(connection.User, out var entry) && entry.Remove(connection))
+        {
+            _users.TryRemove(new KeyValuePair<string, UserConnections>(connection.User, entry));
+            await _broker.UnsubscribeUserAsync(connection.User, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A user's connections on this node, copied on change and read without a lock.</summary>
+    private sealed class UserConnections
+    {
+        private Connection[] _connections = [];
+        private bool _closed;
+
+        public Connection[] Connections => Volatile.Read(ref _connections);
+
+        public bool TryAdd(Connection connection, out bool first)
+        {
+            lock (this)
+            {
+                first = _connections.Length == 0;
+                if (_closed)
+                {
+                    return false;
+                }
+
+                Volatile.Write(ref _connections, [.. _connections, connection]);
+                return true;
+            }
+        }
+
+        /// <summary>Removes a connection; true when it was the user's last (the entry is then closed).</summary>
+        public bool Remove(Connection connection)
+        {
+            lock (this)
+            {
+                Volatile.Write(ref _connections, _connections.Where(c => c != connection).ToArray());
+                _closed = _connections.Length == 0;
+                return _closed;
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Switchboard.Brokers;
+using Switchboard.Connections;
+using Switchboard.Metrics;
+using Switchboard.Options;
+using Switchboard.Protocol;
+
+namespace Switchboard.Hub;
+
+/// <summary>
+/// This node's rooms and users: who is a member where, and the local end of every delivery. The
+/// broker orders and carries publications; the hub turns them into queue writes.
+/// </summary>
+public sealed partial class SwitchboardHub
+{
+    private readonly ConcurrentDictionary<string, LocalRoom> _rooms = new(StringComparer.Ordinal);
+    private readonly IBroker _broker;
+    private readonly SwitchboardMetrics _metrics;
+    private readonly SwitchboardOptions _options;
+
+    /// <summary>Creates the hub and attaches it to <paramref name="broker"/>.</summary>
+    public SwitchboardHub(IBroker broker, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(broker);
+        ArgumentNullException.ThrowIfNull(options);
+        _broker = broker;
+        _metrics = metrics;
+        _options = options.Value;
+        broker.Attach(this);
+        metrics.Meter.CreateObservableGauge("switchboard.rooms", () => RoomCount, description: "Protocol rooms with members on this node.");
+        metrics.Meter.CreateObservableGauge("switchboard.users", () => UserCount, description: "Distinct users connected to this node's protocol endpoint.");
+    }
+
+    /// <summary>The number of rooms with at least one member on this node.</summary>
+    public int RoomCount => _rooms.Count;
+
+    /// <summary>Rooms with members on this node: name, connections, distinct users.</summary>
+    public IReadOnlyList<(string Room, int Connections, int Users)> Rooms() =>
+        _rooms.Values.Select(r => (r.Name, r.Members.Length, r.UserCount)).OrderBy(r => r.Name, StringComparer.Ordinal).ToArray();
+
+    /// <summary>
+    /// Makes <paramref name="connection"/> a member of <paramref name="room"/> and queues, in this
+    /// order: the join reply (when <paramref name="id"/> is set; carrying recovered publications when
+    /// <paramref name="since"/> is set), or else the recovered publications as plain messages; then
+    /// every later publication.
+    /// </summary>
+    internal async ValueTask<ProtocolError?> JoinAsync(Connection connection, string room, StreamPosition? since, ReadOnlyMemory<byte> id, CancellationToken cancellationToken)
+    {
+        if (connection.Rooms.ContainsKey(room))
+        {
+            return new ProtocolError(ErrorCodes.AlreadyJoined, $"already a member of {room}");
+        }
+
+        if (connection.Rooms.Count >= _options.Limits.MaxRoomsPerConnection)
+        {
+            return new ProtocolError(ErrorCodes.TooManyRooms, $"a connection may join at most {_options.Limits.MaxRoomsPerConnection} rooms");
+        }
+
+        var subscription = new Subscription(connection, room);
+        connection.Rooms.Add(room, subscription);
+        await AddMemberAsync(subscription, cancellationToken).ConfigureAwait(false);
+
+        var read = await _broker.ReadStreamAsync(room, since, _options.History.Size, cancellationToken).ConfigureAwait(false);
+        var first = new List<OutboundFrame>(1);
+        if (!id.IsEmpty)
+        {
+            var publications = since is null ? null : read.Publications.Select(p => p.Json).ToArray();
+            first.Add(OutboundFrame.Text(ServerMessages.StreamReply(id.Span, read.Top, read.Recovered, publications)));
+        }
+        else if (since is not null)
+        {
+            first.AddRange(read.Publications.Select(p => p.LiveFrame));
+        }
+
+        subscription.GoLive(first, read.Top.Offset);
+        return null;
+    }
+
+    /// <summary>Ends <paramref name="connection"/>'s membership of <paramref name="room"/>.</summary>
+    internal async ValueTask<ProtocolError?> LeaveAsync(Connection connection, string room, CancellationToken cancellationToken)
+    {
+        if (!connection.Rooms.Remove(room, out var subscription))
+        {
+            return new ProtocolError(ErrorCodes.NotJoined, $"not a member of {room}");
+        }
+
+        await RemoveMemberAsync(subscription, cancellationToken).ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>Publishes to <paramref name="room"/>; <paramref name="payload"/> must be owned by the caller's publication (it is kept in history).</summary>
+    public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken)
+    {
+        _metrics.Publications.Add(1);
+        return _broker.PublishAsync(room, from, payload, isBinary, cancellationToken);
+    }
+
+    /// <summary>The users of <paramref name="room"/> with their connection counts.</summary>
+    public IReadOnlyList<KeyValuePair<string, int>> Presence(string room) =>
+        _rooms.TryGetValue(room, out var local) ? local.Presence() : [];
+
+    /// <summary>Reads the room's retained history.</summary>
+    public ValueTask<StreamRead> HistoryAsync(string room, StreamPosition? since, int? limit, CancellationToken cancellationToken)
+    {
+        var max = _options.History.Size;
+        return _broker.ReadStreamAsync(room, since, Math.Min(limit ?? max, max), cancellationToken);
+    }
+
+    /// <summary>Removes everything <paramref name="connection"/> holds in the hub. Called once by its owner, last.</summary>
+    internal async ValueTask RemoveConnectionAsync(Connection connection)
+    {
+        foreach (var subscription in connection.Rooms.Values)
+        {
+            await RemoveMemberAsync(subscription, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        connection.Rooms.Clear();
+        await RemoveUserAsync(connection).ConfigureAwait(false);
+    }
+
+    private async ValueTask AddMemberAsync(Subscription subscription, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var created = false;
+            var room = _rooms.GetOrAdd(subscription.Room, name =>
+            {
+                created = true;
+                return new LocalRoom(name);
+            });
+            if (!room.TryAdd(subscription, out var firstOfUser))
+            {
+                continue;
+            }
+
+            if (created)
+            {
+                await _broker.SubscribeRoomAsync(room.Name, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (firstOfUser)
+            {
+                var joined = OutboundFrame.Text(ServerMessages.PresenceChange(joined: true, room.Name, subscription.Connection.User));
+                await _broker.PublishPresenceAsync(room.Name, joined, cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+    }
+
+    private async ValueTask RemoveMemberAsync(Subscription subscription, CancellationToken cancellationToken)
+    {
+        subscription.MarkLeft();
+        if (!_rooms.TryGetValue(subscription.Room, out var room))
+        {
+            return;
+        }
+
+        room.Remove(subscription, out var lastOfUser, out var roomEmpty);
+        if (roomEmpty)
+        {
+            _rooms.TryRemove(new KeyValuePair<string, LocalRoom>(room.Name, room));
+            await _broker.UnsubscribeRoomAsync(room.Name, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (lastOfUser && !roomEmpty)
+        {
+            var left = OutboundFrame.Text(ServerMessages.PresenceChange(joined: false, room.Name, subscription.Connection.User));
+            await _broker.PublishPresenceAsync(room.Name, left, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.Diagnostics.Metrics;
+using Switchboard.Connections;
+
+namespace Switchboard.Metrics;
+
+/// <summary>
+/// The node's instruments. One <see cref="Meter"/> per service provider (from <see cref="IMeterFactory"/>),
+/// so two servers in one process report separately.
+/// </summary>
+public sealed class SwitchboardMetrics
+{
+    /// <summary>The meter name, for OpenTelemetry or dotnet-counters.</summary>
+    public const string MeterName = "Switchboard";
+
+    /// <summary>Creates the instruments.</summary>
+    public SwitchboardMetrics(IMeterFactory meterFactory, ConnectionRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        ArgumentNullException.ThrowIfNull(registry);
+        Meter = meterFactory.Create(MeterName);
+        Meter.CreateObservableGauge("switchboard.connections", () => registry.Count, description: "Open WebSocket connections on all endpoints.");
+        Meter.CreateObservableGauge("switchboard.queue.messages", () => Sum(registry, c => c.QueuedMessages), description: "Messages waiting in all outbound queues.");
+        Meter.CreateObservableGauge("switchboard.queue.bytes", () => Sum(registry, c => c.QueuedBytes), description: "Bytes waiting in all outbound queues.");
+        ConnectionsAccepted = Meter.CreateCounter<long>("switchboard.connections.accepted", description: "WebSocket connections accepted.");
+        MessagesIn = Meter.CreateCounter<long>("switchboard.messages.in", description: "Messages received from clients.");
+        MessagesOut = Meter.CreateCounter<long>("switchboard.messages.out", description: "Messages written to clients (a batched frame counts each message).");
+        BytesIn = Meter.CreateCounter<long>("switchboard.bytes.in", description: "Payload bytes received from clients.");
+        BytesOut = Meter.CreateCounter<long>("switchboard.bytes.out", description: "Payload bytes written to clients.");
+        Publications = Meter.CreateCounter<long>("switchboard.publications", description: "Publications accepted (WebSocket and HTTP API).");
+        SlowConsumerDisconnects = Meter.CreateCounter<long>("switchboard.slow_consumer.disconnects", description: "Connections closed because their outbound queue overflowed.");
+        Errors = Meter.CreateCounter<long>("switchboard.errors", description: "Error replies sent to clients, by error code.");
+        Closes = Meter.CreateCounter<long>("switchboard.closes", description: "Connections closed by the server, by close code.");
+        // Created with the instruments, not on the first scrape: a listener misses what was recorded before it existed.
+        Exporter = new PrometheusExporter(Meter);
+    }
+
+    /// <summary>Renders this node's instruments for <c>/metrics</c>.</summary>
+    public PrometheusExporter Exporter { get; }
+
+    /// <summary>The meter all instruments belong to.</summary>
+    public Meter Meter { get; }
+
+    /// <summary>WebSocket connections accepted.</summary>
+    public Counter<long> ConnectionsAccepted { get; }
+
+    /// <summary>Messages received from clients.</summary>
+    public Counter<long> MessagesIn { get; }
+
+    /// <summary>Messages written to clients.</summary>
+    public Counter<long> MessagesOut { get; }
+
+    /// <summary>Bytes received.</summary>
+    public Counter<long> BytesIn { get; }
+
+    /// <summary>Bytes written.</summary>
+    public Counter<long> BytesOut { get; }
+
+    /// <summary>Publications accepted.</summary>
+    public Counter<long> Publications { get; }
+
+    /// <summary>Slow-consumer disconnects.</summary>
+    public Counter<long> SlowConsumerDisconnects { get; }
+
+    /// <summary>Error replies, tagged <c>code</c>.</summary>
+    public Counter<long> Errors { get; }
+
+    /// <summary>Server-initiated closes, tagged <c>code</c>.</summary>
+    public Counter<long> Closes { get; }
+
+    private static long Sum(ConnectionRegistry registry, Func<Connection, long> value) => registry.Snapshot().Sum(value);
+}

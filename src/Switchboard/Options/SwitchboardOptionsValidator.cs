@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Options;
+
+namespace Switchboard.Options;
+
+/// <summary>Rejects option values the server cannot run with, with one message naming every bad key.</summary>
+internal sealed class SwitchboardOptionsValidator : IValidateOptions<SwitchboardOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SwitchboardOptions options)
+    {
+        var failures = new List<string>();
+        void Require(bool ok, string key, string rule)
+        {
+            if (!ok)
+            {
+                failures.Add($"Switchboard:{key} {rule}");
+            }
+        }
+
+        Require(options.Broker is "memory", "Broker", $"must be 'memory' (got '{options.Broker}')");
+        var limits = options.Limits;
+        Require(limits.MaxMessageBytes is >= 256 and <= 16 * 1024 * 1024, "Limits:MaxMessageBytes", "must be between 256 and 16777216");
+        Require(limits.MaxQueuedMessages is >= 1 and <= 1_000_000, "Limits:MaxQueuedMessages", "must be between 1 and 1000000");
+        Require(limits.MaxQueuedBytes >= limits.MaxMessageBytes, "Limits:MaxQueuedBytes", "must be at least Limits:MaxMessageBytes");
+        Require(limits.MaxRoomsPerConnection is >= 1 and <= 100_000, "Limits:MaxRoomsPerConnection", "must be between 1 and 100000");
+        Require(limits.MaxBatchBytes is >= 1024 and <= 1024 * 1024, "Limits:MaxBatchBytes", "must be between 1024 and 1048576");
+        Require(limits.CloseTimeoutSeconds is > 0 and <= 300, "Limits:CloseTimeoutSeconds", "must be greater than 0 and at most 300");
+        Require(options.History.Size is >= 0 and <= 1_000_000, "History:Size", "must be between 0 and 1000000");
+        Require(options.History.TtlSeconds is > 0 and <= 30 * 86400, "History:TtlSeconds", "must be greater than 0 and at most 2592000");
+        Require(options.Heartbeat.IntervalSeconds is >= 0.1 and <= 3600, "Heartbeat:IntervalSeconds", "must be between 0.1 and 3600");
+        Require(options.Heartbeat.TimeoutSeconds is >= 0.1 and <= 3600, "Heartbeat:TimeoutSeconds", "must be between 0.1 and 3600");
+        Require(options.Shutdown.DrainSeconds is >= 0 and <= 3600, "Shutdown:DrainSeconds", "must be between 0 and 3600");
+        Require(options.Auth.AllowAnonymous || options.Auth.AllowQueryUser, "Auth:AllowAnonymous", "must be true unless Auth:AllowQueryUser is (no other identity source exists yet)");
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,92 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Switchboard.Connections;
+using Switchboard.Hub;
+
+namespace Switchboard.Tests.Infrastructure;
+
+/// <summary>
+/// A real Switchboard node on Kestrel, bound to 127.0.0.1 on a free port, configured like the
+/// shipped host but with test-friendly overrides. Several can run in one test process.
+/// </summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TestServer(WebApplication app, Uri baseUri)
+    {
+        _app = app;
+        BaseUri = baseUri;
+        Http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(10) };
+    }
+
+    /// <summary>http://127.0.0.1:PORT/</summary>
+    public Uri BaseUri { get; }
+
+    /// <summary>A client for the HTTP API.</summary>
+    public HttpClient Http { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public ConnectionRegistry Registry => Services.GetRequiredService<ConnectionRegistry>();
+
+    public SwitchboardHub Hub => Services.GetRequiredService<SwitchboardHub>();
+
+    /// <summary>Starts a node. <paramref name="settings"/> are configuration keys such as <c>Switchboard:Limits:MaxMessageBytes</c>.</summary>
+    public static async Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null, ILoggerProvider? logs = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+            builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        }
+
+        var config = new Dictionary<string, string?>
+        {
+            ["Switchboard:Auth:AllowQueryUser"] = "true",
+            ["Switchboard:Shutdown:DrainSeconds"] = "3",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            config[key] = value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(config);
+        builder.Services.AddSwitchboard();
+        var app = builder.Build();
+        app.MapSwitchboard();
+        await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        return new TestServer(app, new Uri(address.TrimEnd('/') + "/"));
+    }
+
+    /// <summary>The WebSocket URI of <paramref name="path"/> (for example <c>ws?user=alice</c>).</summary>
+    public Uri Ws(string path) => new(new Uri("ws://" + BaseUri.Authority + "/"), path);
+
+    /// <summary>Connects a protocol client to <c>/ws</c> as <paramref name="user"/> and reads its welcome.</summary>
+    public async Task<ProtocolClient> ConnectAsync(string user = "alice")
+    {
+        var client = await ProtocolClient.ConnectAsync(Ws("ws?user=" + Uri.EscapeDataString(user)));
+        await client.ExpectAsync("welcome");
+        return client;
+    }
+
+    /// <summary>Stops the node gracefully (as on SIGTERM).</summary>
+    public Task StopAsync() => _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,3 @@
+using Switchboard.Load.Cli;
+
+return await LoadCommand.Create(args).Parse(args).InvokeAsync();
