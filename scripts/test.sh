@@ -4,10 +4,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian packages the test suites need. The single-node suites need none; the Redis, nginx and
+# Chromium suites add theirs here.
+apt_packages=()
 need_apt=()
-# Debian packages the test suites need (none yet for the single-node server; Redis, nginx and
-# Chromium join this list with the suites that use them).
-for pkg in "$@"; do
+for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
