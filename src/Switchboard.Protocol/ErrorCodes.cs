@@ -33,6 +33,12 @@ public static class ErrorCodes
     /// <summary>A binary frame did not start with a valid Switchboard binary header.</summary>
     public const string BadBinaryHeader = "bad_binary_header";
 
+    /// <summary>
+    /// The server's broker (for example Redis) could not be reached: the command was not carried out.
+    /// Retry after a short backoff.
+    /// </summary>
+    public const string Unavailable = "unavailable";
+
     /// <summary>The server could not complete the command; retrying later may succeed.</summary>
     public const string Internal = "internal";
 }

@@ -11,6 +11,8 @@ namespace Switchboard.Brokers;
 /// <remarks>
 /// Contract: publications of one room reach <see cref="IBrokerHandler.OnPublication"/> in offset
 /// order, each exactly once per node that has declared interest with <see cref="SubscribeRoomAsync"/>.
+/// A broker that cannot do what is asked throws <see cref="BrokerUnavailableException"/>, never
+/// drops silently: the caller then answers its client with an error.
 /// </remarks>
 public interface IBroker
 {
@@ -32,6 +34,15 @@ public interface IBroker
     /// <paramref name="limit"/>) and whether none are missing. Without: the latest <paramref name="limit"/>.
     /// </summary>
     ValueTask<StreamRead> ReadStreamAsync(string room, StreamPosition? since, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The users of <paramref name="room"/> with their connection counts, across every node. A
+    /// single-node broker answers from <see cref="IBrokerHandler.LocalPresence"/>.
+    /// </summary>
+    ValueTask<IReadOnlyList<KeyValuePair<string, int>>> PresenceAsync(string room, CancellationToken cancellationToken);
+
+    /// <summary>Null while the broker can serve; otherwise why it cannot (reported by <c>/healthz</c>).</summary>
+    string? Unavailable { get; }
 
     /// <summary>Declares that this node has members in <paramref name="room"/>.</summary>
     ValueTask SubscribeRoomAsync(string room, CancellationToken cancellationToken);

@@ -17,4 +17,17 @@ public interface IBrokerHandler
 
     /// <summary>Delivers an encoded <c>joined</c>/<c>left</c> event to this node's members of <paramref name="room"/>.</summary>
     void OnPresenceChange(string room, OutboundFrame frame);
+
+    /// <summary>
+    /// Tells this node's members of <paramref name="room"/> that the broker lost part of the room's
+    /// stream it could not fill: they are closed with <c>CloseCodes.InsufficientState</c> so that
+    /// they reconnect and recover with <c>since</c>.
+    /// </summary>
+    void OnStreamLost(string room);
+
+    /// <summary>This node's users of <paramref name="room"/> with their connection counts.</summary>
+    IReadOnlyList<KeyValuePair<string, int>> LocalPresence(string room);
+
+    /// <summary>The rooms with members on this node.</summary>
+    IReadOnlyCollection<string> LocalRooms();
 }

@@ -90,6 +90,13 @@ public sealed class MemoryBroker : IBroker
     }
 
     /// <inheritdoc/>
+    public ValueTask<IReadOnlyList<KeyValuePair<string, int>>> PresenceAsync(string room, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Handler.LocalPresence(room));
+
+    /// <inheritdoc/>
+    public string? Unavailable => null;
+
+    /// <inheritdoc/>
     public ValueTask SubscribeRoomAsync(string room, CancellationToken cancellationToken)
     {
         while (true)

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
+using Switchboard.Brokers;
 using Switchboard.Connections;
 using Switchboard.Hub;
 using Switchboard.Metrics;
@@ -19,15 +20,39 @@ internal static class ApiEndpoints
 {
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost("/api/publish", PublishAsync);
-        endpoints.MapPost("/api/send", SendAsync);
-        endpoints.MapGet("/api/rooms", ListRooms);
-        endpoints.MapGet("/api/rooms/{room}/presence", Presence);
-        endpoints.MapGet("/api/rooms/{room}/history", HistoryAsync);
-        endpoints.MapGet("/healthz", (ShutdownState shutdown) => shutdown.IsDraining
-            ? Results.Json(new { status = "draining" }, statusCode: StatusCodes.Status503ServiceUnavailable)
-            : Results.Json(new { status = "ok" }));
+        var api = endpoints.MapGroup("/api").AddEndpointFilter(BrokerUnavailableAs503);
+        api.MapPost("/publish", PublishAsync);
+        api.MapPost("/send", SendAsync);
+        api.MapGet("/rooms", ListRooms);
+        api.MapGet("/rooms/{room}/presence", PresenceAsync);
+        api.MapGet("/rooms/{room}/history", HistoryAsync);
+        endpoints.MapGet("/healthz", Health);
         endpoints.MapGet("/metrics", (SwitchboardMetrics metrics) => Results.Text(metrics.Exporter.Render(), PrometheusExporter.ContentType));
+    }
+
+    /// <summary>Readiness: 503 while draining or while the broker cannot serve, so load balancers route elsewhere.</summary>
+    private static IResult Health(ShutdownState shutdown, SwitchboardHub hub)
+    {
+        if (shutdown.IsDraining)
+        {
+            return Results.Json(new { status = "draining" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        return hub.Unavailable is { } reason
+            ? Results.Json(new { status = "unavailable", reason }, statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Json(new { status = "ok" });
+    }
+
+    private static async ValueTask<object?> BrokerUnavailableAs503(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context).ConfigureAwait(false);
+        }
+        catch (BrokerUnavailableException ex)
+        {
+            return Error(ErrorCodes.Unavailable, ex.Message, StatusCodes.Status503ServiceUnavailable);
+        }
     }
 
     private static async Task<IResult> PublishAsync(HttpContext context, SwitchboardHub hub, IOptions<SwitchboardOptions> options)
@@ -87,14 +112,15 @@ internal static class ApiEndpoints
         return Results.Json(new { rooms });
     }
 
-    private static IResult Presence(string room, SwitchboardHub hub)
+    private static async Task<IResult> PresenceAsync(string room, SwitchboardHub hub, CancellationToken cancellationToken)
     {
         if (!NameRules.IsValid(room))
         {
             return Error(ErrorCodes.InvalidRoom, "invalid room name");
         }
 
-        return Results.Json(new { room, users = hub.Presence(room).ToDictionary(p => p.Key, p => p.Value) });
+        var users = await hub.PresenceAsync(room, cancellationToken).ConfigureAwait(false);
+        return Results.Json(new { room, users = users.ToDictionary(p => p.Key, p => p.Value) });
     }
 
     private static async Task<IResult> HistoryAsync(string room, ulong? since, string? epoch, int? limit, SwitchboardHub hub, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using Microsoft.Extensions.Options;
+using Switchboard.Brokers;
 using Switchboard.Connections;
 using Switchboard.Hub;
 using Switchboard.Metrics;
@@ -59,16 +60,26 @@ internal sealed class ProtocolBehavior(SwitchboardHub hub, SwitchboardMetrics me
             return;
         }
 
-        var failure = command.Op switch
+        ProtocolError? failure;
+        try
         {
-            CommandOp.Join => await hub.JoinAsync(connection, command.Room!, command.Since, command.Id, connection.Aborted).ConfigureAwait(false),
-            CommandOp.Leave => await LeaveAsync(connection, command).ConfigureAwait(false),
-            CommandOp.Publish => await PublishAsync(connection, command).ConfigureAwait(false),
-            CommandOp.Send => await SendAsync(connection, command).ConfigureAwait(false),
-            CommandOp.Presence => Presence(connection, command),
-            CommandOp.History => await HistoryAsync(connection, command).ConfigureAwait(false),
-            _ => new ProtocolError(ErrorCodes.UnknownOp, "unknown op"),
-        };
+            failure = command.Op switch
+            {
+                CommandOp.Join => await hub.JoinAsync(connection, command.Room!, command.Since, command.Id, connection.Aborted).ConfigureAwait(false),
+                CommandOp.Leave => await LeaveAsync(connection, command).ConfigureAwait(false),
+                CommandOp.Publish => await PublishAsync(connection, command).ConfigureAwait(false),
+                CommandOp.Send => await SendAsync(connection, command).ConfigureAwait(false),
+                CommandOp.Presence => await PresenceAsync(connection, command).ConfigureAwait(false),
+                CommandOp.History => await HistoryAsync(connection, command).ConfigureAwait(false),
+                _ => new ProtocolError(ErrorCodes.UnknownOp, "unknown op"),
+            };
+        }
+        catch (BrokerUnavailableException ex)
+        {
+            // Never a silent drop: the client learns that this command did not happen.
+            failure = new ProtocolError(ErrorCodes.Unavailable, ex.Message);
+        }
+
         if (failure is { } failed)
         {
             ReplyError(connection, command.Id, failed);
@@ -114,14 +125,15 @@ internal sealed class ProtocolBehavior(SwitchboardHub hub, SwitchboardMetrics me
         return null;
     }
 
-    private ProtocolError? Presence(Connection connection, ClientCommand command)
+    private async ValueTask<ProtocolError?> PresenceAsync(Connection connection, ClientCommand command)
     {
         if (!command.HasId)
         {
             return new ProtocolError(ErrorCodes.InvalidField, "id is required: presence answers with a reply");
         }
 
-        connection.TryEnqueue(OutboundFrame.Text(ServerMessages.PresenceReply(command.Id.Span, command.Room!, hub.Presence(command.Room!))));
+        var users = await hub.PresenceAsync(command.Room!, connection.Aborted).ConfigureAwait(false);
+        connection.TryEnqueue(OutboundFrame.Text(ServerMessages.PresenceReply(command.Id.Span, command.Room!, users)));
         return null;
     }
 

@@ -1,5 +1,6 @@
 using Switchboard.Brokers;
 using Switchboard.Connections;
+using Switchboard.Protocol;
 
 namespace Switchboard.Hub;
 
@@ -32,6 +33,25 @@ public sealed partial class SwitchboardHub : IBrokerHandler
             }
         }
     }
+
+    /// <inheritdoc/>
+    void IBrokerHandler.OnStreamLost(string room)
+    {
+        if (_rooms.TryGetValue(room, out var local))
+        {
+            foreach (var member in local.Members)
+            {
+                member.Connection.RequestClose(CloseCodes.InsufficientState, "lost part of the room's stream: reconnect and recover");
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    IReadOnlyList<KeyValuePair<string, int>> IBrokerHandler.LocalPresence(string room) =>
+        _rooms.TryGetValue(room, out var local) ? local.Presence() : [];
+
+    /// <inheritdoc/>
+    IReadOnlyCollection<string> IBrokerHandler.LocalRooms() => _rooms.Keys.ToArray();
 
     /// <inheritdoc/>
     void IBrokerHandler.OnPresenceChange(string room, OutboundFrame frame)

@@ -59,9 +59,20 @@ public sealed partial class SwitchboardHub
 
         var subscription = new Subscription(connection, room);
         connection.Rooms.Add(room, subscription);
-        await AddMemberAsync(subscription, cancellationToken).ConfigureAwait(false);
+        StreamRead read;
+        try
+        {
+            await AddMemberAsync(subscription, cancellationToken).ConfigureAwait(false);
+            read = await _broker.ReadStreamAsync(room, since, _options.History.Size, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BrokerUnavailableException)
+        {
+            // A join that failed leaves nothing behind: the client may retry it as if it never happened.
+            connection.Rooms.Remove(room);
+            await RemoveMemberAsync(subscription, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
 
-        var read = await _broker.ReadStreamAsync(room, since, _options.History.Size, cancellationToken).ConfigureAwait(false);
         var first = new List<OutboundFrame>(1);
         if (!id.IsEmpty)
         {
@@ -96,9 +107,12 @@ public sealed partial class SwitchboardHub
         return _broker.PublishAsync(room, from, payload, isBinary, cancellationToken);
     }
 
-    /// <summary>The users of <paramref name="room"/> with their connection counts.</summary>
-    public IReadOnlyList<KeyValuePair<string, int>> Presence(string room) =>
-        _rooms.TryGetValue(room, out var local) ? local.Presence() : [];
+    /// <summary>The users of <paramref name="room"/> with their connection counts, across all nodes.</summary>
+    public ValueTask<IReadOnlyList<KeyValuePair<string, int>>> PresenceAsync(string room, CancellationToken cancellationToken) =>
+        _broker.PresenceAsync(room, cancellationToken);
+
+    /// <summary>Null while the node's broker can serve; otherwise why it cannot.</summary>
+    public string? Unavailable => _broker.Unavailable;
 
     /// <summary>Reads the room's retained history.</summary>
     public ValueTask<StreamRead> HistoryAsync(string room, StreamPosition? since, int? limit, CancellationToken cancellationToken)
@@ -112,11 +126,25 @@ public sealed partial class SwitchboardHub
     {
         foreach (var subscription in connection.Rooms.Values)
         {
-            await RemoveMemberAsync(subscription, CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                await RemoveMemberAsync(subscription, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (BrokerUnavailableException)
+            {
+                // Local state is already gone; the broker's view (interest, presence) expires on its own.
+            }
         }
 
         connection.Rooms.Clear();
-        await RemoveUserAsync(connection).ConfigureAwait(false);
+        try
+        {
+            await RemoveUserAsync(connection).ConfigureAwait(false);
+        }
+        catch (BrokerUnavailableException)
+        {
+            // As above: the user entry is removed locally before the broker is told.
+        }
     }
 
     private async ValueTask AddMemberAsync(Subscription subscription, CancellationToken cancellationToken)
