@@ -25,6 +25,9 @@ public readonly record struct ClientCommand
     /// <summary>The <c>since</c> position of a <c>join</c> or <c>history</c>, if any.</summary>
     public StreamPosition? Since { get; init; }
 
+    /// <summary>The <c>token</c> of an <c>auth</c> or <c>refresh</c>.</summary>
+    public string? Token { get; init; }
+
     /// <summary>The <c>limit</c> of a <c>history</c>, if any.</summary>
     public int? Limit { get; init; }
 

@@ -31,8 +31,26 @@ public static class CloseCodes
     /// <summary>The server lost a room's message stream for this connection: reconnect and recover.</summary>
     public const int InsufficientState = 4002;
 
+    /// <summary>The connection's token expired without a refresh: fetch a new token, then reconnect.</summary>
+    public const int TokenExpired = 4003;
+
     /// <summary>The client broke the protocol in a way that cannot be answered with an error reply.</summary>
     public const int ProtocolViolation = 4500;
+
+    /// <summary>
+    /// No valid identity: a missing, malformed, tampered or wrongly signed token, no <c>auth</c> within
+    /// the first-message timeout, or a command before <c>auth</c>. Reconnect only with a new token.
+    /// </summary>
+    public const int Unauthorized = 4501;
+
+    /// <summary>The identity may not use this endpoint or room (plain rooms check permissions at connect).</summary>
+    public const int Forbidden = 4502;
+
+    /// <summary>The client kept sending after being rate-limited: back off for a while before reconnecting.</summary>
+    public const int RateLimited = 4503;
+
+    /// <summary>The user already has <c>Limits:MaxConnectionsPerUser</c> connections.</summary>
+    public const int TooManyConnections = 4504;
 
     /// <summary>
     /// Whether a client that sees <paramref name="code"/> should reconnect on its own.

@@ -20,4 +20,10 @@ public enum CommandOp
 
     /// <summary>Read a room's retained history.</summary>
     History,
+
+    /// <summary>Authenticate a connection that arrived without a token (must be its first command).</summary>
+    Auth,
+
+    /// <summary>Replace the connection's token before it expires, without reconnecting.</summary>
+    Refresh,
 }

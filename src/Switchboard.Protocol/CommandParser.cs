@@ -66,6 +66,10 @@ public static class CommandParser
             {
                 fields.Room = ReadString(ref reader, "room", ref fields);
             }
+            else if (name.SequenceEqual("token"u8))
+            {
+                fields.Token = ReadString(ref reader, "token", ref fields);
+            }
             else if (name.SequenceEqual("user"u8))
             {
                 fields.User = ReadString(ref reader, "user", ref fields);
@@ -194,6 +198,8 @@ public static class CommandParser
             "send" => CommandOp.Send,
             "presence" => CommandOp.Presence,
             "history" => CommandOp.History,
+            "auth" => CommandOp.Auth,
+            "refresh" => CommandOp.Refresh,
             _ => null,
         };
         if (op is null)
@@ -203,7 +209,14 @@ public static class CommandParser
         }
 
         error = default;
-        if (op is CommandOp.Send)
+        if (op is CommandOp.Auth or CommandOp.Refresh)
+        {
+            if (string.IsNullOrEmpty(fields.Token))
+            {
+                error = new ProtocolError(ErrorCodes.InvalidField, "token is required");
+            }
+        }
+        else if (op is CommandOp.Send)
         {
             if (fields.User is null)
             {
@@ -242,6 +255,7 @@ public static class CommandParser
             Data = JsonText.WithoutRawNewlines(fields.Data),
             Since = fields.Since,
             Limit = fields.Limit,
+            Token = fields.Token,
         };
         return true;
     }
@@ -264,6 +278,7 @@ public static class CommandParser
         public ReadOnlyMemory<byte> Data;
         public bool HasData;
         public StreamPosition? Since;
+        public string? Token;
         public int? Limit;
         public ProtocolError? Error;
 

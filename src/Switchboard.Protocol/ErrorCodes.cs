@@ -33,6 +33,15 @@ public static class ErrorCodes
     /// <summary>A binary frame did not start with a valid Switchboard binary header.</summary>
     public const string BadBinaryHeader = "bad_binary_header";
 
+    /// <summary>The token in an <c>auth</c> or <c>refresh</c> was not accepted.</summary>
+    public const string Unauthorized = "unauthorized";
+
+    /// <summary>The connection's identity may not do this in this room (join, publish, presence, history).</summary>
+    public const string Forbidden = "forbidden";
+
+    /// <summary>The connection exceeded its command or publish rate; the command was dropped. Slow down.</summary>
+    public const string RateLimited = "rate_limited";
+
     /// <summary>
     /// The server's broker (for example Redis) could not be reached: the command was not carried out.
     /// Retry after a short backoff.

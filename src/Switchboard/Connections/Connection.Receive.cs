@@ -40,31 +40,40 @@ public sealed partial class Connection
                 return Ended();
             }
 
+            if (peek.EndOfMessage)
+            {
+                // The zero-byte read consumed a whole empty message; it still deserves an answer.
+                await handler(this, ReadOnlyMemory<byte>.Empty, peek.MessageType).ConfigureAwait(false);
+                continue;
+            }
+
             var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(InitialReceiveBufferBytes, _limits.MaxMessageBytes));
             try
             {
                 var length = 0;
                 ValueWebSocketReceiveResult result;
+                // Reading up to one byte past the limit is how an oversize message is told apart from
+                // one exactly at the limit; pooled buffers may be larger than asked for, so cap the window.
+                var window = _limits.MaxMessageBytes + 1;
                 do
                 {
-                    if (length == buffer.Length)
+                    if (length == Math.Min(buffer.Length, window))
                     {
-                        if (length >= _limits.MaxMessageBytes)
-                        {
-                            RequestClose(CloseCodes.MessageTooBig, $"message exceeds {_limits.MaxMessageBytes} bytes");
-                            return await DrainUntilClosedAsync(token).ConfigureAwait(false);
-                        }
-
                         buffer = Grow(buffer, length);
                     }
 
-                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), token).ConfigureAwait(false);
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length, Math.Min(buffer.Length, window) - length), token).ConfigureAwait(false);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
                         return Ended();
                     }
 
                     length += result.Count;
+                    if (length > _limits.MaxMessageBytes)
+                    {
+                        RequestClose(CloseCodes.MessageTooBig, $"message exceeds {_limits.MaxMessageBytes} bytes");
+                        return await DrainUntilClosedAsync(token).ConfigureAwait(false);
+                    }
                 }
                 while (!result.EndOfMessage);
 
@@ -80,7 +89,7 @@ public sealed partial class Connection
 
     private byte[] Grow(byte[] buffer, int length)
     {
-        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _limits.MaxMessageBytes));
+        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _limits.MaxMessageBytes + 1));
         buffer.AsSpan(0, length).CopyTo(larger);
         ArrayPool<byte>.Shared.Return(buffer);
         return larger;

@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Switchboard.Hub;
+using Switchboard.Identity;
 using Switchboard.Metrics;
 using Switchboard.Options;
 
@@ -22,8 +23,9 @@ public sealed partial class Connection : IDisposable
     private readonly SwitchboardMetrics _metrics;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _lifetime = new();
+    private ConnectionIdentity? _identity;
 
-    internal Connection(WebSocket socket, string session, string user, bool batchText, LimitsOptions limits, SwitchboardMetrics metrics, ILogger logger)
+    internal Connection(WebSocket socket, string session, ConnectionIdentity? identity, bool batchText, LimitsOptions limits, SwitchboardMetrics metrics, ILogger logger)
     {
         _socket = socket;
         _limits = limits;
@@ -31,8 +33,10 @@ public sealed partial class Connection : IDisposable
         _logger = logger;
         Id = Interlocked.Increment(ref s_lastId);
         Session = session;
-        User = user;
+        _identity = identity;
         BatchText = batchText;
+        PublishBucket = new TokenBucket(limits.PublishesPerSecond, limits.PublishBurst);
+        CommandBucket = new TokenBucket(limits.CommandsPerSecond, limits.CommandBurst);
         // FullMode.Wait makes TryWrite return false when full instead of dropping silently; nobody
         // ever waits on it, a full queue is answered by closing the connection as a slow consumer.
         _queue = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(limits.MaxQueuedMessages)
@@ -50,8 +54,11 @@ public sealed partial class Connection : IDisposable
     /// <summary>The session id announced in <c>welcome</c>.</summary>
     public string Session { get; }
 
-    /// <summary>The user this connection acts as.</summary>
-    public string User { get; }
+    /// <summary>The user this connection acts as; empty until a deferred connection authenticates.</summary>
+    public string User => _identity?.User ?? string.Empty;
+
+    /// <summary>Who the connection is; null until a connection that arrived without a token authenticates.</summary>
+    public ConnectionIdentity? Identity => _identity;
 
     /// <summary>Whether queued text frames may be joined with newlines into one WebSocket frame (protocol mode only).</summary>
     public bool BatchText { get; }

@@ -17,6 +17,15 @@ public sealed class ConnectionRegistry
     /// <summary>A snapshot of the live connections.</summary>
     public IReadOnlyCollection<Connection> Snapshot() => _connections.Values.ToArray();
 
+    /// <summary>Visits every live connection without copying the set (for periodic sweeps).</summary>
+    internal void ForEach(Action<Connection> visit)
+    {
+        foreach (var (_, connection) in _connections)
+        {
+            visit(connection);
+        }
+    }
+
     internal void Add(Connection connection)
     {
         lock (_connections)

@@ -10,29 +10,14 @@ using Switchboard.Protocol;
 
 namespace Switchboard.Connections;
 
-/// <summary>What an endpoint does at the three moments of a connection's life.</summary>
-internal interface IConnectionBehavior
-{
-    /// <summary>Whether queued text frames may be batched with newlines.</summary>
-    bool BatchText { get; }
-
-    /// <summary>Called once the connection is registered, before any message is read.</summary>
-    ValueTask OnOpenAsync(Connection connection);
-
-    /// <summary>Called for every complete message, one at a time.</summary>
-    ValueTask OnMessageAsync(Connection connection, ReadOnlyMemory<byte> message, WebSocketMessageType type);
-
-    /// <summary>Called once, however the connection ended; must release everything <see cref="OnOpenAsync"/> took.</summary>
-    ValueTask OnClosedAsync(Connection connection);
-}
-
 /// <summary>
-/// Owns each connection's whole life: identifies and accepts it, registers it, runs its send and
-/// receive loops, and in <c>finally</c> releases everything it held, however it ended.
+/// Owns each connection's whole life: admits and identifies it, accepts it, registers it, runs its
+/// send and receive loops, and in <c>finally</c> releases everything it held, however it ended.
 /// </summary>
-internal sealed class ConnectionRunner(
+internal sealed partial class ConnectionRunner(
     ConnectionRegistry registry,
     IConnectionIdentifier identifier,
+    Admission admission,
     ShutdownState shutdown,
     SwitchboardMetrics metrics,
     IOptions<SwitchboardOptions> options,
@@ -40,39 +25,59 @@ internal sealed class ConnectionRunner(
 {
     public async Task RunAsync(HttpContext context, IConnectionBehavior behavior)
     {
-        if (!context.WebSockets.IsWebSocketRequest)
+        if (await RefuseUpgradeAsync(context).ConfigureAwait(false))
         {
-            context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await context.Response.WriteAsync("This endpoint speaks WebSocket only.\n").ConfigureAwait(false);
             return;
         }
 
-        if (shutdown.IsDraining)
+        var ip = admission.ClientIp(context);
+        if (!admission.TryCountIp(ip))
         {
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            await RespondAsync(context, StatusCodes.Status429TooManyRequests, "too many connections from this address").ConfigureAwait(false);
             return;
         }
 
-        var session = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        var identity = await identifier.IdentifyAsync(context, session).ConfigureAwait(false);
-        if (identity.User is not { } user)
+        try
         {
-            context.Response.StatusCode = identity.RefusalStatus;
-            await context.Response.WriteAsync(identity.RefusalReason + "\n").ConfigureAwait(false);
-            return;
-        }
+            var session = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+            var identity = await identifier.IdentifyAsync(context, session).ConfigureAwait(false);
+            if (identity.Deferred && !behavior.AcceptsDeferredAuth)
+            {
+                identity = IdentityResult.Refuse(CloseCodes.Unauthorized, "a token is required on this endpoint");
+            }
 
+            var socket = await AcceptAsync(context).ConfigureAwait(false);
+            if (identity.Identity is null && !identity.Deferred)
+            {
+                await CloseRefusedAsync(socket, identity.CloseCode, identity.Reason!).ConfigureAwait(false);
+                return;
+            }
+
+            await RunAcceptedAsync(context, socket, session, identity.Identity, behavior).ConfigureAwait(false);
+        }
+        finally
+        {
+            admission.ReleaseIp(ip);
+        }
+    }
+
+    private async Task RunAcceptedAsync(HttpContext context, WebSocket socket, string session, ConnectionIdentity? identity, IConnectionBehavior behavior)
+    {
         var settings = options.Value;
-        var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        using var connection = new Connection(socket, session, identity, behavior.BatchText, settings.Limits, metrics, logger);
+        if (identity is not null)
         {
-            KeepAliveInterval = TimeSpan.FromSeconds(settings.Heartbeat.IntervalSeconds),
-            KeepAliveTimeout = TimeSpan.FromSeconds(settings.Heartbeat.TimeoutSeconds),
-        }).ConfigureAwait(false);
+            connection.Authenticate(identity);
+            if (!admission.TryCountUser(connection))
+            {
+                await CloseRefusedAsync(socket, CloseCodes.TooManyConnections, $"user {connection.User} already has {settings.Limits.MaxConnectionsPerUser} connections").ConfigureAwait(false);
+                return;
+            }
+        }
 
-        using var connection = new Connection(socket, session, user, behavior.BatchText, settings.Limits, metrics, logger);
         registry.Add(connection);
         metrics.ConnectionsAccepted.Add(1);
-        Log.Opened(logger, connection.Id, user, context.Request.Path);
+        Log.Opened(logger, connection.Id, connection.User, context.Request.Path);
         var sendLoop = connection.RunSendLoopAsync();
         try
         {
@@ -104,8 +109,84 @@ internal sealed class ConnectionRunner(
                 connection.RequestClose(CloseCodes.Normal, string.Empty);
                 // The send loop ends by itself: it writes the close frame, or the close timeout aborts it.
                 await sendLoop.ConfigureAwait(false);
+                admission.Release(connection);
                 registry.Remove(connection);
             }
         }
+    }
+
+    /// <summary>Answers the upgrade with an HTTP status when it must not go ahead; true when it did.</summary>
+    private async Task<bool> RefuseUpgradeAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await RespondAsync(context, StatusCodes.Status400BadRequest, "this endpoint speaks WebSocket only").ConfigureAwait(false);
+            return true;
+        }
+
+        if (shutdown.IsDraining)
+        {
+            await RespondAsync(context, StatusCodes.Status503ServiceUnavailable, "server shutting down").ConfigureAwait(false);
+            return true;
+        }
+
+        if (!admission.IsOriginAllowed(context))
+        {
+            Log.OriginRefused(logger, context.Request.Headers.Origin.ToString());
+            await RespondAsync(context, StatusCodes.Status403Forbidden, "origin not allowed").ConfigureAwait(false);
+            return true;
+        }
+
+        if (!admission.TryAcceptNow())
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await RespondAsync(context, StatusCodes.Status503ServiceUnavailable, "too many new connections, retry shortly").ConfigureAwait(false);
+            return true;
+        }
+
+        return false;
+    }
+
+    private Task<WebSocket> AcceptAsync(HttpContext context)
+    {
+        var settings = options.Value;
+        // A browser that offered a subprotocol (to carry its token) fails unless one is selected; the
+        // token entry itself is never echoed back.
+        var offered = context.WebSockets.WebSocketRequestedProtocols.Contains(DefaultConnectionIdentifier.SubProtocol);
+        return context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            SubProtocol = offered ? DefaultConnectionIdentifier.SubProtocol : null,
+            KeepAliveInterval = TimeSpan.FromSeconds(settings.Heartbeat.IntervalSeconds),
+            KeepAliveTimeout = TimeSpan.FromSeconds(settings.Heartbeat.TimeoutSeconds),
+        });
+    }
+
+    /// <summary>
+    /// Closes a socket refused after the upgrade. Nothing else holds the socket yet, so writing the
+    /// close frame here keeps the one-writer rule.
+    /// </summary>
+    private async Task CloseRefusedAsync(WebSocket socket, int code, string reason)
+    {
+        metrics.Closes.Add(1, new KeyValuePair<string, object?>("code", code));
+        Log.Refused(logger, code, reason);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.Value.Limits.CloseTimeoutSeconds));
+        try
+        {
+            await socket.CloseAsync((WebSocketCloseStatus)code, reason, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+        {
+            // The peer did not complete the handshake in time; it is refused either way.
+        }
+        finally
+        {
+            socket.Dispose();
+        }
+    }
+
+    private static Task RespondAsync(HttpContext context, int status, string reason)
+    {
+        context.Response.StatusCode = status;
+        return context.Response.WriteAsJsonAsync(new { error = new { code = status == StatusCodes.Status403Forbidden ? ErrorCodes.Forbidden : "refused", message = reason } });
     }
 }

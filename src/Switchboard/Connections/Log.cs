@@ -28,4 +28,13 @@ internal static partial class Log
 
     [LoggerMessage(1008, LogLevel.Warning, "Drain time over: aborting {Count} connections that did not close")]
     public static partial void DrainAborted(ILogger logger, int count);
+
+    [LoggerMessage(1009, LogLevel.Information, "Upgrade refused: origin {Origin} is not allowed")]
+    public static partial void OriginRefused(ILogger logger, string origin);
+
+    [LoggerMessage(1010, LogLevel.Debug, "Connection refused after the upgrade with {Code}: {Reason}")]
+    public static partial void Refused(ILogger logger, int code, string reason);
+
+    [LoggerMessage(1011, LogLevel.Debug, "Connection {ConnectionId} closed by its deadline with {Code}: {Reason}")]
+    public static partial void DeadlinePassed(ILogger logger, long connectionId, int code, string reason);
 }

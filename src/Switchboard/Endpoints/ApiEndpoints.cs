@@ -20,7 +20,7 @@ internal static class ApiEndpoints
 {
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        var api = endpoints.MapGroup("/api").AddEndpointFilter(BrokerUnavailableAs503);
+        var api = endpoints.MapGroup("/api").AddEndpointFilter<ApiKeyFilter>().AddEndpointFilter(BrokerUnavailableAs503);
         api.MapPost("/publish", PublishAsync);
         api.MapPost("/send", SendAsync);
         api.MapGet("/rooms", ListRooms);

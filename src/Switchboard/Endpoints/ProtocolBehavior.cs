@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Switchboard.Brokers;
 using Switchboard.Connections;
 using Switchboard.Hub;
+using Switchboard.Identity;
 using Switchboard.Metrics;
 using Switchboard.Options;
 using Switchboard.Protocol;
@@ -13,50 +14,83 @@ namespace Switchboard.Endpoints;
 /// The <c>/ws</c> endpoint: the full protocol. Commands of one connection run one at a time, in the
 /// order they arrived, on that connection's receive loop.
 /// </summary>
-internal sealed class ProtocolBehavior(SwitchboardHub hub, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) : IConnectionBehavior
+internal sealed partial class ProtocolBehavior(
+    SwitchboardHub hub,
+    RoomPolicy policy,
+    ITokenValidator tokens,
+    Admission admission,
+    SwitchboardMetrics metrics,
+    TimeProvider time,
+    IOptions<SwitchboardOptions> options) : IConnectionBehavior
 {
     public bool BatchText => true;
 
+    public bool AcceptsDeferredAuth => true;
+
     public async ValueTask OnOpenAsync(Connection connection)
     {
-        await hub.AddUserAsync(connection).ConfigureAwait(false);
-        var ping = (int)Math.Ceiling(options.Value.Heartbeat.IntervalSeconds);
-        connection.TryEnqueue(OutboundFrame.Text(ServerMessages.Welcome(connection.Session, connection.User, ping)));
+        if (connection.Identity is null)
+        {
+            var timeout = TimeSpan.FromSeconds(options.Value.Auth.FirstMessageTimeoutSeconds);
+            connection.SetDeadline(time.GetUtcNow() + timeout, CloseCodes.Unauthorized, "authentication timeout: send {\"op\":\"auth\",\"token\":...} first");
+            return;
+        }
+
+        await WelcomeAsync(connection).ConfigureAwait(false);
     }
 
-    public ValueTask OnClosedAsync(Connection connection) => hub.RemoveConnectionAsync(connection);
+    public ValueTask OnClosedAsync(Connection connection) =>
+        connection.Identity is null ? ValueTask.CompletedTask : hub.RemoveConnectionAsync(connection);
 
     public async ValueTask OnMessageAsync(Connection connection, ReadOnlyMemory<byte> message, WebSocketMessageType type)
     {
         if (type == WebSocketMessageType.Binary)
         {
             metrics.MessagesIn.Add(1);
-            await PublishBinaryAsync(connection, message).ConfigureAwait(false);
+            if (connection.Identity is null)
+            {
+                connection.RequestClose(CloseCodes.Unauthorized, "authenticate first");
+                return;
+            }
+
+            if (Admit(connection, ref connection.CommandBucket) && Admit(connection, ref connection.PublishBucket))
+            {
+                await PublishBinaryAsync(connection, message).ConfigureAwait(false);
+            }
+
             return;
         }
 
-        // A client may batch commands like the server batches messages: one JSON object per line.
-        var rest = message;
-        while (!rest.IsEmpty)
+        // A client may batch commands like the server batches messages, one after another.
+        foreach (var line in JsonText.SplitValues(message))
         {
-            var newline = rest.Span.IndexOf((byte)'\n');
-            var line = newline < 0 ? rest : rest[..newline];
-            rest = newline < 0 ? ReadOnlyMemory<byte>.Empty : rest[(newline + 1)..];
-            if (line.Span.Trim(" \t\r"u8).IsEmpty)
+            metrics.MessagesIn.Add(1);
+            if (!Admit(connection, ref connection.CommandBucket))
             {
                 continue;
             }
 
-            metrics.MessagesIn.Add(1);
             await HandleCommandAsync(connection, line).ConfigureAwait(false);
         }
     }
 
     private async ValueTask HandleCommandAsync(Connection connection, ReadOnlyMemory<byte> json)
     {
-        if (!CommandParser.TryParse(json, out var command, out var error))
+        var parsed = CommandParser.TryParse(json, out var command, out var error);
+        if (connection.Identity is not { } identity)
+        {
+            await AuthenticateAsync(connection, parsed ? command : null).ConfigureAwait(false);
+            return;
+        }
+
+        if (!parsed)
         {
             ReplyError(connection, command.Id, error);
+            return;
+        }
+
+        if (command.Op is CommandOp.Publish or CommandOp.Send && !Admit(connection, ref connection.PublishBucket))
+        {
             return;
         }
 
@@ -65,12 +99,14 @@ internal sealed class ProtocolBehavior(SwitchboardHub hub, SwitchboardMetrics me
         {
             failure = command.Op switch
             {
-                CommandOp.Join => await hub.JoinAsync(connection, command.Room!, command.Since, command.Id, connection.Aborted).ConfigureAwait(false),
+                CommandOp.Join => await JoinAsync(connection, identity, command).ConfigureAwait(false),
                 CommandOp.Leave => await LeaveAsync(connection, command).ConfigureAwait(false),
-                CommandOp.Publish => await PublishAsync(connection, command).ConfigureAwait(false),
+                CommandOp.Publish => await PublishAsync(connection, identity, command).ConfigureAwait(false),
                 CommandOp.Send => await SendAsync(connection, command).ConfigureAwait(false),
-                CommandOp.Presence => await PresenceAsync(connection, command).ConfigureAwait(false),
-                CommandOp.History => await HistoryAsync(connection, command).ConfigureAwait(false),
+                CommandOp.Presence => await PresenceAsync(connection, identity, command).ConfigureAwait(false),
+                CommandOp.History => await HistoryAsync(connection, identity, command).ConfigureAwait(false),
+                CommandOp.Refresh => await RefreshAsync(connection, command).ConfigureAwait(false),
+                CommandOp.Auth => new ProtocolError(ErrorCodes.BadRequest, "already authenticated: use refresh to replace the token"),
                 _ => new ProtocolError(ErrorCodes.UnknownOp, "unknown op"),
             };
         }
@@ -86,6 +122,16 @@ internal sealed class ProtocolBehavior(SwitchboardHub hub, SwitchboardMetrics me
         }
     }
 
+    private async ValueTask<ProtocolError?> JoinAsync(Connection connection, ConnectionIdentity identity, ClientCommand command)
+    {
+        if (!policy.CanJoin(identity, command.Room!))
+        {
+            return Forbidden("join", command.Room!);
+        }
+
+        return await hub.JoinAsync(connection, command.Room!, command.Since, command.Id, connection.Aborted).ConfigureAwait(false);
+    }
+
     private async ValueTask<ProtocolError?> LeaveAsync(Connection connection, ClientCommand command)
     {
         var error = await hub.LeaveAsync(connection, command.Room!, connection.Aborted).ConfigureAwait(false);
@@ -97,11 +143,16 @@ internal sealed class ProtocolBehavior(SwitchboardHub hub, SwitchboardMetrics me
         return error;
     }
 
-    private async ValueTask<ProtocolError?> PublishAsync(Connection connection, ClientCommand command)
+    private async ValueTask<ProtocolError?> PublishAsync(Connection connection, ConnectionIdentity identity, ClientCommand command)
     {
         if (!connection.Rooms.ContainsKey(command.Room!))
         {
             return new ProtocolError(ErrorCodes.NotJoined, $"join {command.Room} before publishing to it");
+        }
+
+        if (!policy.CanPublish(identity, command.Room!))
+        {
+            return Forbidden("publish to", command.Room!);
         }
 
         // The receive buffer is reused after this command; the publication keeps its own copy for history.
@@ -125,11 +176,16 @@ internal sealed class ProtocolBehavior(SwitchboardHub hub, SwitchboardMetrics me
         return null;
     }
 
-    private async ValueTask<ProtocolError?> PresenceAsync(Connection connection, ClientCommand command)
+    private async ValueTask<ProtocolError?> PresenceAsync(Connection connection, ConnectionIdentity identity, ClientCommand command)
     {
         if (!command.HasId)
         {
             return new ProtocolError(ErrorCodes.InvalidField, "id is required: presence answers with a reply");
+        }
+
+        if (!policy.CanSeePresence(identity, command.Room!))
+        {
+            return Forbidden("see the presence of", command.Room!);
         }
 
         var users = await hub.PresenceAsync(command.Room!, connection.Aborted).ConfigureAwait(false);
@@ -137,11 +193,16 @@ internal sealed class ProtocolBehavior(SwitchboardHub hub, SwitchboardMetrics me
         return null;
     }
 
-    private async ValueTask<ProtocolError?> HistoryAsync(Connection connection, ClientCommand command)
+    private async ValueTask<ProtocolError?> HistoryAsync(Connection connection, ConnectionIdentity identity, ClientCommand command)
     {
         if (!command.HasId)
         {
             return new ProtocolError(ErrorCodes.InvalidField, "id is required: history answers with a reply");
+        }
+
+        if (!policy.CanReadHistory(identity, command.Room!))
+        {
+            return Forbidden("read the history of", command.Room!);
         }
 
         var read = await hub.HistoryAsync(command.Room!, command.Since, command.Limit, connection.Aborted).ConfigureAwait(false);
@@ -164,8 +225,56 @@ internal sealed class ProtocolBehavior(SwitchboardHub hub, SwitchboardMetrics me
             return;
         }
 
-        await hub.PublishAsync(room, connection.User, payload.ToArray(), isBinary: true, connection.Aborted).ConfigureAwait(false);
+        if (!policy.CanPublish(connection.Identity!, room))
+        {
+            ReplyError(connection, default, Forbidden("publish to", room));
+            return;
+        }
+
+        try
+        {
+            await hub.PublishAsync(room, connection.User, payload.ToArray(), isBinary: true, connection.Aborted).ConfigureAwait(false);
+        }
+        catch (BrokerUnavailableException ex)
+        {
+            ReplyError(connection, default, new ProtocolError(ErrorCodes.Unavailable, ex.Message));
+        }
     }
+
+    private async ValueTask WelcomeAsync(Connection connection)
+    {
+        await hub.AddUserAsync(connection).ConfigureAwait(false);
+        var ping = (int)Math.Ceiling(options.Value.Heartbeat.IntervalSeconds);
+        connection.TryEnqueue(OutboundFrame.Text(ServerMessages.Welcome(connection.Session, connection.User, ping)));
+    }
+
+    /// <summary>
+    /// Takes a token from <paramref name="bucket"/>. When empty, the command is answered with
+    /// <c>rate_limited</c>; a client that keeps going for <c>Limits:RateLimitStrikes</c> commands in a
+    /// row is not backing off and is closed with 4503.
+    /// </summary>
+    private bool Admit(Connection connection, ref TokenBucket bucket)
+    {
+        if (bucket.TryTake())
+        {
+            connection.RateLimitStrikes = 0;
+            return true;
+        }
+
+        if (++connection.RateLimitStrikes >= options.Value.Limits.RateLimitStrikes)
+        {
+            connection.RequestClose(CloseCodes.RateLimited, "rate limit exceeded repeatedly");
+        }
+        else
+        {
+            ReplyError(connection, default, new ProtocolError(ErrorCodes.RateLimited, "too many commands: slow down"));
+        }
+
+        return false;
+    }
+
+    private static ProtocolError Forbidden(string action, string room) =>
+        new(ErrorCodes.Forbidden, $"not allowed to {action} {room}");
 
     private void ReplyError(Connection connection, ReadOnlyMemory<byte> id, ProtocolError error)
     {

@@ -10,13 +10,38 @@ internal sealed partial class StartupWarnings(IOptions<SwitchboardOptions> optio
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (options.Value.Auth.AllowQueryUser)
+        var settings = options.Value;
+        if (settings.Auth.AllowQueryUser)
         {
             QueryUserAllowed(logger);
         }
 
+        if (settings.Auth.AllowAnonymous)
+        {
+            AnonymousAllowed(logger);
+        }
+
+        if (settings.Api.AllowWithoutKey)
+        {
+            ApiOpen(logger);
+        }
+
+        if (!settings.Auth.Jwt.Enabled && !settings.Auth.AllowAnonymous && !settings.Auth.AllowQueryUser)
+        {
+            NoIdentitySource(logger);
+        }
+
         return Task.CompletedTask;
     }
+
+    [LoggerMessage(2002, LogLevel.Warning, "Switchboard:Auth:AllowAnonymous is on: connections without a token are accepted as anonymous users.")]
+    private static partial void AnonymousAllowed(ILogger logger);
+
+    [LoggerMessage(2003, LogLevel.Warning, "INSECURE: Switchboard:Api:AllowWithoutKey is on, so anyone who reaches /api can publish. Use it for development only.")]
+    private static partial void ApiOpen(ILogger logger);
+
+    [LoggerMessage(2004, LogLevel.Warning, "No identity source is configured (no Switchboard:Auth:Jwt key, anonymous and ?user= off): every WebSocket connection will be refused.")]
+    private static partial void NoIdentitySource(ILogger logger);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

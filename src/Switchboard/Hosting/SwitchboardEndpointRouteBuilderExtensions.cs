@@ -5,6 +5,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Connections;
 using Switchboard.Endpoints;
 using Switchboard.Hub;
+using Switchboard.Identity;
+using Switchboard.Options;
+using Microsoft.Extensions.Options;
 using Switchboard.Metrics;
 using Switchboard.Protocol;
 
@@ -30,11 +33,12 @@ public static class SwitchboardEndpointRouteBuilderExtensions
         _ = endpoints.ServiceProvider.GetRequiredService<SwitchboardHub>();
 
         endpoints.Map("/ws", (HttpContext context, ConnectionRunner runner, ProtocolBehavior behavior) => runner.RunAsync(context, behavior));
-        endpoints.Map("/rooms/{room}", (HttpContext context, string room, ConnectionRunner runner, PlainRooms rooms, SwitchboardMetrics metrics) =>
+        endpoints.Map("/rooms/{room}", (HttpContext context, string room, ConnectionRunner runner, PlainRooms rooms, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
             NameRules.IsValid(room)
-                ? runner.RunAsync(context, new PlainRoomBehavior(rooms, room, metrics))
+                ? runner.RunAsync(context, new PlainRoomBehavior(rooms, room, policy, metrics, options.Value.Limits))
                 : Results.BadRequest("room must be 1-128 characters of A-Z a-z 0-9 _ - : . @ / = +\n").ExecuteAsync(context));
-        endpoints.Map("/echo", (HttpContext context, ConnectionRunner runner, SwitchboardMetrics metrics) => runner.RunAsync(context, new EchoBehavior(metrics)));
+        endpoints.Map("/echo", (HttpContext context, ConnectionRunner runner, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
+            runner.RunAsync(context, new EchoBehavior(metrics, options.Value.Limits)));
         ApiEndpoints.Map(endpoints);
         endpoints.MapGet("/", () => Results.Content(IndexPage.Html, "text/html; charset=utf-8"));
         return endpoints;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -37,6 +38,10 @@ public static class SwitchboardServiceCollectionExtensions
             }
         });
 
+        // Slowloris protection: an upgrade request must arrive whole within the handshake timeout.
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<SwitchboardOptions>>((kestrel, switchboard) =>
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(switchboard.Value.Limits.HandshakeTimeoutSeconds));
+
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ConnectionRegistry>();
@@ -46,12 +51,17 @@ public static class SwitchboardServiceCollectionExtensions
         services.TryAddSingleton<IBroker>(sp => sp.GetRequiredService<MemoryBroker>());
         services.TryAddSingleton<SwitchboardHub>();
         services.TryAddSingleton<PlainRooms>();
+        services.TryAddSingleton<ITokenValidator, JwtTokenValidator>();
         services.TryAddSingleton<IConnectionIdentifier, DefaultConnectionIdentifier>();
+        services.TryAddSingleton<RoomPolicy>();
+        services.TryAddSingleton<Admission>();
+        services.TryAddSingleton<ApiKeyFilter>();
         services.TryAddSingleton<ConnectionRunner>();
         services.TryAddSingleton<ProtocolBehavior>();
         services.AddHostedService<ConnectionDrainer>();
         services.AddHostedService<HistorySweeper>();
         services.AddHostedService<StartupWarnings>();
+        services.AddHostedService<ConnectionDeadlineWatcher>();
         return services;
     }
 }

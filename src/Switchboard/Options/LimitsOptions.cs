@@ -24,4 +24,31 @@ public sealed class LimitsOptions
 
     /// <summary>How long a closing connection has to complete the close handshake before it is aborted.</summary>
     public double CloseTimeoutSeconds { get; set; } = 5;
+
+    /// <summary>Sustained publishes (publish, send, binary) per second per connection; beyond, <c>rate_limited</c> errors.</summary>
+    public double PublishesPerSecond { get; set; } = 50;
+
+    /// <summary>Publishes a connection may make in a burst before the sustained rate applies.</summary>
+    public int PublishBurst { get; set; } = 100;
+
+    /// <summary>Sustained commands of any kind per second per connection (joins, presence, history...).</summary>
+    public double CommandsPerSecond { get; set; } = 200;
+
+    /// <summary>Commands of any kind a connection may send in a burst.</summary>
+    public int CommandBurst { get; set; } = 400;
+
+    /// <summary>Rate-limited commands in a row after which the connection is closed with 4503: it is not backing off.</summary>
+    public int RateLimitStrikes { get; set; } = 100;
+
+    /// <summary>Most simultaneous connections of one user; one more is closed with 4504.</summary>
+    public int MaxConnectionsPerUser { get; set; } = 100;
+
+    /// <summary>Most simultaneous connections from one client IP; one more gets HTTP 429.</summary>
+    public int MaxConnectionsPerIp { get; set; } = 10_000;
+
+    /// <summary>New WebSocket connections accepted per second by this node (token bucket, burst equal to the rate); beyond, HTTP 503.</summary>
+    public int AcceptsPerSecond { get; set; } = 20_000;
+
+    /// <summary>Seconds a client has to send its complete upgrade request headers (slowloris protection).</summary>
+    public double HandshakeTimeoutSeconds { get; set; } = 10;
 }

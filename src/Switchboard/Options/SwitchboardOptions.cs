@@ -26,4 +26,26 @@ public sealed class SwitchboardOptions
 
     /// <summary>Graceful shutdown.</summary>
     public ShutdownOptions Shutdown { get; set; } = new();
+
+    /// <summary>HTTP API access.</summary>
+    public ApiOptions Api { get; set; } = new();
+
+    /// <summary>Room permissions.</summary>
+    public RoomsOptions Rooms { get; set; } = new();
+
+    /// <summary>
+    /// Browser origins (<c>https://app.example.com</c>) allowed to open WebSockets; <c>*</c> allows any.
+    /// Requests without an <c>Origin</c> header (non-browser clients) are always allowed, and so is the
+    /// server's own origin. Others get 403 before the upgrade.
+    /// </summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>Whether any <c>http://localhost:*</c> or <c>http://127.0.0.1:*</c> origin is allowed (on in development).</summary>
+    public bool AllowLocalhostOrigins { get; set; }
+
+    /// <summary>
+    /// Addresses of reverse proxies whose <c>X-Forwarded-For</c> is believed when finding a client's IP
+    /// for the per-IP connection limit. From anyone else the header is ignored.
+    /// </summary>
+    public List<string> TrustedProxies { get; set; } = [];
 }

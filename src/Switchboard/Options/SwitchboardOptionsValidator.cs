@@ -29,7 +29,16 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
         Require(options.Heartbeat.IntervalSeconds is >= 0.1 and <= 3600, "Heartbeat:IntervalSeconds", "must be between 0.1 and 3600");
         Require(options.Heartbeat.TimeoutSeconds is >= 0.1 and <= 3600, "Heartbeat:TimeoutSeconds", "must be between 0.1 and 3600");
         Require(options.Shutdown.DrainSeconds is >= 0 and <= 3600, "Shutdown:DrainSeconds", "must be between 0 and 3600");
-        Require(options.Auth.AllowAnonymous || options.Auth.AllowQueryUser, "Auth:AllowAnonymous", "must be true unless Auth:AllowQueryUser is (no other identity source exists yet)");
+        Require(limits.PublishesPerSecond > 0, "Limits:PublishesPerSecond", "must be greater than 0");
+        Require(limits.PublishBurst >= 1, "Limits:PublishBurst", "must be at least 1");
+        Require(limits.CommandsPerSecond > 0, "Limits:CommandsPerSecond", "must be greater than 0");
+        Require(limits.CommandBurst >= 1, "Limits:CommandBurst", "must be at least 1");
+        Require(limits.RateLimitStrikes >= 1, "Limits:RateLimitStrikes", "must be at least 1");
+        Require(limits.MaxConnectionsPerUser >= 1, "Limits:MaxConnectionsPerUser", "must be at least 1");
+        Require(limits.MaxConnectionsPerIp >= 1, "Limits:MaxConnectionsPerIp", "must be at least 1");
+        Require(limits.AcceptsPerSecond >= 1, "Limits:AcceptsPerSecond", "must be at least 1");
+        Require(limits.HandshakeTimeoutSeconds is > 0 and <= 300, "Limits:HandshakeTimeoutSeconds", "must be greater than 0 and at most 300");
+        SecurityRules.Validate(options, Require);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -9,7 +9,11 @@ public sealed class ServerProcessTests
     [Fact]
     public async Task SigtermClosesClientsWithGoingAwayAndExitsZero()
     {
-        await using var server = ServerProcess.Start(new Dictionary<string, string> { ["Switchboard__Shutdown__DrainSeconds"] = "5" });
+        await using var server = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["Switchboard__Shutdown__DrainSeconds"] = "5",
+            ["Switchboard__Auth__AllowAnonymous"] = "true",
+        });
         var address = await server.WaitForListeningAsync();
         var ws = new Uri("ws://" + address.Authority + "/ws");
         await using var first = await ProtocolClient.ConnectAsync(ws);

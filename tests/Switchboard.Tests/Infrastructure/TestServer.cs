@@ -52,7 +52,15 @@ public sealed class TestServer : IAsyncDisposable
 
         var config = new Dictionary<string, string?>
         {
+            // Development-like identity and API access, and limits high enough that no test is
+            // rate-limited by accident; security tests override these explicitly.
             ["Switchboard:Auth:AllowQueryUser"] = "true",
+            ["Switchboard:Auth:AllowAnonymous"] = "true",
+            ["Switchboard:Api:AllowWithoutKey"] = "true",
+            ["Switchboard:Limits:PublishesPerSecond"] = "1000000",
+            ["Switchboard:Limits:PublishBurst"] = "1000000",
+            ["Switchboard:Limits:CommandsPerSecond"] = "1000000",
+            ["Switchboard:Limits:CommandBurst"] = "1000000",
             ["Switchboard:Shutdown:DrainSeconds"] = "3",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())

@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using Switchboard.Options;
+
+namespace Switchboard.Connections;
+
+/// <summary>
+/// The checks a WebSocket upgrade passes before any per-connection state is built: origin
+/// allow-list, the node's accept rate, connections per client IP, and later connections per user.
+/// </summary>
+internal sealed class Admission : IDisposable
+{
+    private readonly SwitchboardOptions _options;
+    private readonly TokenBucketRateLimiter _accepts;
+    private readonly HashSet<IPAddress> _trustedProxies;
+    private readonly HashSet<string> _allowedOrigins;
+    private readonly ConcurrentDictionary<string, int> _perIp = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _perUser = new(StringComparer.Ordinal);
+
+    public Admission(IOptions<SwitchboardOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Value;
+        var rate = _options.Limits.AcceptsPerSecond;
+        // Refilled every 100 ms so that a burst allowance of one second's worth is spread evenly.
+        _accepts = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = rate,
+            TokensPerPeriod = Math.Max(1, rate / 10),
+            ReplenishmentPeriod = TimeSpan.FromMilliseconds(100),
+            AutoReplenishment = true,
+            QueueLimit = 0,
+        });
+        _trustedProxies = _options.TrustedProxies.Select(IPAddress.Parse).ToHashSet();
+        _allowedOrigins = _options.AllowedOrigins.Select(NormalizeOrigin).ToHashSet(StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Browsers send <c>Origin</c>; other clients do not and are allowed. A browser page may connect
+    /// from the server's own origin, from a configured origin, or from localhost when allowed.
+    /// </summary>
+    public bool IsOriginAllowed(HttpContext context)
+    {
+        var origin = context.Request.Headers.Origin.ToString();
+        if (origin.Length == 0 || _allowedOrigins.Contains("*"))
+        {
+            return true;
+        }
+
+        if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri))
+        {
+            return false;
+        }
+
+        return string.Equals(uri.Authority, context.Request.Host.Value, StringComparison.OrdinalIgnoreCase)
+            || _allowedOrigins.Contains(NormalizeOrigin(origin))
+            || (_options.AllowLocalhostOrigins && uri.IsLoopback);
+    }
+
+    /// <summary>Takes one token from the node-wide accept-rate bucket.</summary>
+    public bool TryAcceptNow()
+    {
+        using var lease = _accepts.AttemptAcquire();
+        return lease.IsAcquired;
+    }
+
+    /// <summary>
+    /// The client's address: the peer's, unless the peer is a trusted proxy, in which case the nearest
+    /// untrusted hop of <c>X-Forwarded-For</c> (read right to left, as each proxy appends).
+    /// </summary>
+    public string ClientIp(HttpContext context)
+    {
+        var peer = context.Connection.RemoteIpAddress ?? IPAddress.None;
+        if (peer.IsIPv4MappedToIPv6)
+        {
+            peer = peer.MapToIPv4();
+        }
+
+        if (!_trustedProxies.Contains(peer))
+        {
+            return peer.ToString();
+        }
+
+        var hops = context.Request.Headers["X-Forwarded-For"].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        for (var i = hops.Length - 1; i >= 0; i--)
+        {
+            if (!IPAddress.TryParse(hops[i], out var hop))
+            {
+                break;
+            }
+
+            if (!_trustedProxies.Contains(hop))
+            {
+                return hop.ToString();
+            }
+        }
+
+        return peer.ToString();
+    }
+
+    /// <summary>Counts a connection from <paramref name="ip"/>; false (and nothing counted) over the limit.</summary>
+    public bool TryCountIp(string ip) => TryCount(_perIp, ip, _options.Limits.MaxConnectionsPerIp);
+
+    /// <summary>Releases what <see cref="TryCountIp"/> counted.</summary>
+    public void ReleaseIp(string ip) => Release(_perIp, ip);
+
+    /// <summary>Counts <paramref name="connection"/> under its user; false (and nothing counted) over the limit.</summary>
+    public bool TryCountUser(Connection connection)
+    {
+        if (!TryCount(_perUser, connection.User, _options.Limits.MaxConnectionsPerUser))
+        {
+            return false;
+        }
+
+        connection.CountedForUser = true;
+        return true;
+    }
+
+    /// <summary>Releases whatever was counted for <paramref name="connection"/>.</summary>
+    public void Release(Connection connection)
+    {
+        if (connection.CountedForUser)
+        {
+            Release(_perUser, connection.User);
+            connection.CountedForUser = false;
+        }
+    }
+
+    public void Dispose() => _accepts.Dispose();
+
+    private static bool TryCount(ConcurrentDictionary<string, int> counts, string key, int limit)
+    {
+        while (true)
+        {
+            var current = counts.GetValueOrDefault(key);
+            if (current >= limit)
+            {
+                return false;
+            }
+
+            if (current == 0 ? counts.TryAdd(key, 1) : counts.TryUpdate(key, current + 1, current))
+            {
+                return true;
+            }
+        }
+    }
+
+    private static void Release(ConcurrentDictionary<string, int> counts, string key)
+    {
+        while (true)
+        {
+            var current = counts.GetValueOrDefault(key);
+            if (current <= 1)
+            {
+                // Remove only if still 1, so the map holds no entry for clients that are gone.
+                if (counts.TryRemove(new KeyValuePair<string, int>(key, 1)) || current == 0)
+                {
+                    return;
+                }
+            }
+            else if (counts.TryUpdate(key, current - 1, current))
+            {
+                return;
+            }
+        }
+    }
+
+    private static string NormalizeOrigin(string origin) =>
+        Uri.TryCreate(origin, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Authority) : origin;
+}
