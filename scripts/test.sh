@@ -19,7 +19,7 @@ fi
 command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (https://dot.net)."; exit 1; }
 
 log=$(mktemp)
-dotnet test Switchboard.slnx -c Release --logger "console;verbosity=normal" 2>&1 | tee "$log"
+dotnet test Switchboard.slnx -c Release 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 awk '/^(Passed|Failed)! /{for(i=1;i<=NF;i++){v=$(i+1);gsub(",","",v);if($i=="Failed:")f+=v;else if($i=="Passed:")p+=v;else if($i=="Skipped:")s+=v}}

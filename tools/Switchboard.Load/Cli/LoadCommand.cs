@@ -29,6 +29,7 @@ internal static class LoadCommand
         var drain = new Option<double>("--drain-timeout") { Description = "Seconds members may take to receive the last publication after publishing stops.", DefaultValueFactory = _ => 15 };
         var processes = new Option<int>("--processes") { Description = "Spread the clients over this many processes of this tool (each holds at most ~19,000 sockets).", DefaultValueFactory = _ => 1 };
         var sources = new Option<string[]>("--source-address") { Description = "Loopback source address(es) to bind, round-robin (e.g. 127.0.0.2), for more than ~28,000 connections to one server port.", AllowMultipleArgumentsPerToken = true };
+        var users = new Option<int>("--users") { Description = "Spread the clients over this many user ids (dev identity, ?user=), round-robin; 0 = one user per connection. Fewer users, fewer presence events; the server allows Limits:MaxConnectionsPerUser (100) per user.", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Also print the merged result as one JSON line." };
         var minThroughput = new Option<double?>("--min-throughput") { Description = "Budget: fail if fanout/latency deliveries per second are below this." };
         var maxP99 = new Option<double?>("--max-p99-ms") { Description = "Budget: fail if the p99 delivery latency exceeds this many milliseconds." };
@@ -39,7 +40,7 @@ internal static class LoadCommand
         var root = new RootCommand("Switchboard load tool: fan-out throughput, delivery latency, connect rate and idle memory of a Switchboard server on this machine.")
         {
             url, mode, clients, publishers, rate, duration, warmup, payload, room, rooms, serverPid, concurrency, window,
-            drain, processes, sources, json, minThroughput, maxP99, minConnectRate, maxBytes, workerIndex,
+            drain, processes, sources, users, json, minThroughput, maxP99, minConnectRate, maxBytes, workerIndex,
         };
 
         root.SetAction(async (parse, cancellationToken) =>
@@ -62,7 +63,8 @@ internal static class LoadCommand
                 parse.GetValue(drain),
                 parse.GetValue(processes),
                 parse.GetValue(workerIndex),
-                parse.GetValue(sources) ?? []);
+                parse.GetValue(sources) ?? [],
+                parse.GetValue(users));
 
             var (options, error) = await BuildAsync(raw, cancellationToken);
             if (options is null)
@@ -74,6 +76,7 @@ internal static class LoadCommand
             options = options with
             {
                 Json = parse.GetValue(json),
+                Users = parse.GetValue(users),
                 MinThroughput = parse.GetValue(minThroughput),
                 MaxP99Milliseconds = parse.GetValue(maxP99),
                 MinConnectRate = parse.GetValue(minConnectRate),
@@ -189,6 +192,11 @@ internal static class LoadCommand
             return "--rooms, --connect-concurrency and --window must be positive (and sane)";
         }
 
+        if (raw.Users < 0)
+        {
+            return "--users must be 0 (one per connection) or more";
+        }
+
         if (raw.Mode == LoadMode.Idle && raw.ServerPid is null)
         {
             return "idle mode needs --server-pid to read the server's VmRSS";
@@ -219,5 +227,6 @@ internal static class LoadCommand
         double Drain,
         int Processes,
         int WorkerIndex,
-        string[] Sources);
+        string[] Sources,
+        int Users);
 }

@@ -53,6 +53,13 @@ internal sealed record LoadOptions
 
     public required bool Json { get; init; }
 
+    /// <summary>
+    /// Distinct user ids the connections are spread over, round-robin; 0 gives every connection its
+    /// own. The server sends <c>joined</c>/<c>left</c> to every member only for a user's first and
+    /// last connection in a room, so fewer users means fewer presence events while a big room fills.
+    /// </summary>
+    public int Users { get; init; }
+
     public double? MinThroughput { get; init; }
 
     public double? MaxP99Milliseconds { get; init; }
@@ -62,6 +69,9 @@ internal sealed record LoadOptions
     public double? MaxBytesPerConnection { get; init; }
 
     public bool IsWorker => WorkerIndex > 0;
+
+    /// <summary>The run-wide index of this process's first client connection.</summary>
+    public int FirstClientIndex => WorkerIndex * (Clients / Processes) + Math.Min(WorkerIndex, Clients % Processes);
 
     /// <summary>This process's share of <see cref="Clients"/>.</summary>
     public int LocalClients => Clients / Processes + (WorkerIndex < Clients % Processes ? 1 : 0);

@@ -12,6 +12,9 @@ internal static class LoopbackGuard
     public static bool IsLoopback(IPAddress address) =>
         IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
 
+    private static bool IsLocalhostName(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Resolves <paramref name="url"/>'s host to a loopback address, or explains why not.</summary>
     public static async Task<(IPAddress? Address, string? Error)> ResolveTargetAsync(Uri url, CancellationToken cancellationToken)
     {
@@ -20,12 +23,17 @@ internal static class LoopbackGuard
             return (null, $"--url must be a ws:// or wss:// URL (got '{url}')");
         }
 
+        var isLiteral = IPAddress.TryParse(url.IdnHost, out var literal);
+        if (!isLiteral && !IsLocalhostName(url.IdnHost))
+        {
+            // Not even a name lookup for anything but localhost: the tool never leaves the machine.
+            return (null, $"refusing to load '{url.Host}': use an address in 127.0.0.0/8, [::1] or localhost");
+        }
+
         IPAddress[] addresses;
         try
         {
-            addresses = IPAddress.TryParse(url.IdnHost, out var literal)
-                ? [literal]
-                : await Dns.GetHostAddressesAsync(url.IdnHost, cancellationToken);
+            addresses = isLiteral ? [literal!] : await Dns.GetHostAddressesAsync(url.IdnHost, cancellationToken);
         }
         catch (SocketException ex)
         {
