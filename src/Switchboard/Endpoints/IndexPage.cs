@@ -13,12 +13,13 @@ internal static class IndexPage
         <h1>Switchboard is running</h1>
         <p>A real-time messaging server: rooms, direct messages, presence and history over WebSocket.</p>
         <ul>
-          <li><code>/ws</code>: the JSON protocol (<a href="https://github.com/switchboard/switchboard/blob/main/docs/protocol.md">docs/protocol.md</a>)</li>
+          <li><code>/ws</code>: the JSON protocol, described in <code>docs/protocol.md</code> of the repository</li>
           <li><code>/rooms/{room}</code>: plain mode, any WebSocket client</li>
           <li><code>/echo</code>: echoes every frame</li>
           <li><a href="/api/rooms">/api/rooms</a>, <a href="/healthz">/healthz</a>, <a href="/metrics">/metrics</a></li>
         </ul>
-        <p>Try it from this page's console:</p>
+        <p>Options and metrics: <code>docs/configuration.md</code>; security: <code>docs/security.md</code>; benchmarks: <code>docs/benchmarks.md</code>.</p>
+        <p>Try it from this page's console (plain rooms need anonymous access, which the development environment turns on):</p>
         <pre>const ws = new WebSocket(`ws://${location.host}/rooms/lobby`);
         ws.onmessage = e =&gt; console.log(e.data);
         ws.onopen = () =&gt; ws.send("hello");</pre>
