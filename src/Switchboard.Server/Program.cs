@@ -1,14 +1,15 @@
 using Microsoft.Extensions.Options;
 
 // The host only builds and starts the library; everything Switchboard does lives in src/Switchboard.
-var builder = WebApplication.CreateBuilder(args);
+// Settings files live beside the binary, wherever the server is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Services.AddSwitchboard();
-
-var app = builder.Build();
-app.MapSwitchboard();
 
 try
 {
+    // Options are bound and validated while building and starting: both belong inside the try.
+    var app = builder.Build();
+    app.MapSwitchboard();
     await app.RunAsync();
     return 0;
 }

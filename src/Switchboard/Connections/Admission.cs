@@ -25,12 +25,14 @@ internal sealed class Admission : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
         var rate = _options.Limits.AcceptsPerSecond;
-        // Refilled every 100 ms so that a burst allowance of one second's worth is spread evenly.
+        // Refilled ten times a second (or once per token below 10/s), so one second's burst allowance
+        // comes back evenly rather than all at once.
+        var (tokens, period) = rate >= 10 ? (rate / 10, TimeSpan.FromSeconds(0.1)) : (1, TimeSpan.FromSeconds(1.0 / rate));
         _accepts = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
             TokenLimit = rate,
-            TokensPerPeriod = Math.Max(1, rate / 10),
-            ReplenishmentPeriod = TimeSpan.FromMilliseconds(100),
+            TokensPerPeriod = tokens,
+            ReplenishmentPeriod = period,
             AutoReplenishment = true,
             QueueLimit = 0,
         });

@@ -129,7 +129,8 @@ internal sealed partial class ProtocolBehavior(
             return Forbidden("join", command.Room!);
         }
 
-        return await hub.JoinAsync(connection, command.Room!, command.Since, command.Id, connection.Aborted).ConfigureAwait(false);
+        var recover = policy.CanReadHistory(identity, command.Room!);
+        return await hub.JoinAsync(connection, command.Room!, command.Since, recover, command.Id, connection.Aborted).ConfigureAwait(false);
     }
 
     private async ValueTask<ProtocolError?> LeaveAsync(Connection connection, ClientCommand command)

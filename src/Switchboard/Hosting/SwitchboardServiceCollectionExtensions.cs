@@ -39,8 +39,13 @@ public static class SwitchboardServiceCollectionExtensions
         });
 
         // Slowloris protection: an upgrade request must arrive whole within the handshake timeout.
+        // The keep-alive timeout also bounds a connection that never sends its first byte.
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<SwitchboardOptions>>((kestrel, switchboard) =>
-            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(switchboard.Value.Limits.HandshakeTimeoutSeconds));
+        {
+            var handshake = TimeSpan.FromSeconds(switchboard.Value.Limits.HandshakeTimeoutSeconds);
+            kestrel.Limits.RequestHeadersTimeout = handshake;
+            kestrel.Limits.KeepAliveTimeout = handshake;
+        });
 
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
@@ -48,7 +53,10 @@ public static class SwitchboardServiceCollectionExtensions
         services.TryAddSingleton<ShutdownState>();
         services.TryAddSingleton<SwitchboardMetrics>();
         services.TryAddSingleton<MemoryBroker>();
-        services.TryAddSingleton<IBroker>(sp => sp.GetRequiredService<MemoryBroker>());
+        // Another broker replaces this registration (AddSwitchboardRedis); selecting one that nobody registered is a setup error, not a silent fallback.
+        services.TryAddSingleton<IBroker>(sp => sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Broker == "memory"
+            ? sp.GetRequiredService<MemoryBroker>()
+            : throw new InvalidOperationException($"Switchboard:Broker is '{sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Broker}' but that broker is not registered: call AddSwitchboardRedis() after AddSwitchboard()."));
         services.TryAddSingleton<SwitchboardHub>();
         services.TryAddSingleton<PlainRooms>();
         services.TryAddSingleton<ITokenValidator, JwtTokenValidator>();

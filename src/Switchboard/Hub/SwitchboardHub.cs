@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Switchboard.Brokers;
 using Switchboard.Connections;
+using Switchboard.Identity;
 using Switchboard.Metrics;
 using Switchboard.Options;
 using Switchboard.Protocol;
@@ -16,12 +17,15 @@ public sealed partial class SwitchboardHub
 {
     private readonly ConcurrentDictionary<string, LocalRoom> _rooms = new(StringComparer.Ordinal);
     private readonly IBroker _broker;
+    private readonly RoomPolicy _policy;
     private readonly SwitchboardMetrics _metrics;
     private readonly SwitchboardOptions _options;
 
     /// <summary>Creates the hub and attaches it to <paramref name="broker"/>.</summary>
-    public SwitchboardHub(IBroker broker, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options)
+    public SwitchboardHub(IBroker broker, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options)
     {
+        ArgumentNullException.ThrowIfNull(policy);
+        _policy = policy;
         ArgumentNullException.ThrowIfNull(broker);
         ArgumentNullException.ThrowIfNull(options);
         _broker = broker;
@@ -45,7 +49,11 @@ public sealed partial class SwitchboardHub
     /// <paramref name="since"/> is set), or else the recovered publications as plain messages; then
     /// every later publication.
     /// </summary>
-    internal async ValueTask<ProtocolError?> JoinAsync(Connection connection, string room, StreamPosition? since, ReadOnlyMemory<byte> id, CancellationToken cancellationToken)
+    /// <remarks>
+    /// With <paramref name="recover"/> false (the room's history is hidden from this connection), a
+    /// <paramref name="since"/> is answered with <c>recovered:false</c> and no publications.
+    /// </remarks>
+    internal async ValueTask<ProtocolError?> JoinAsync(Connection connection, string room, StreamPosition? since, bool recover, ReadOnlyMemory<byte> id, CancellationToken cancellationToken)
     {
         if (connection.Rooms.ContainsKey(room))
         {
@@ -63,7 +71,13 @@ public sealed partial class SwitchboardHub
         try
         {
             await AddMemberAsync(subscription, cancellationToken).ConfigureAwait(false);
-            read = await _broker.ReadStreamAsync(room, since, _options.History.Size, cancellationToken).ConfigureAwait(false);
+            read = recover
+                ? await _broker.ReadStreamAsync(room, since, _options.History.Size, cancellationToken).ConfigureAwait(false)
+                : await _broker.ReadStreamAsync(room, null, 0, cancellationToken).ConfigureAwait(false);
+            if (!recover && since is not null)
+            {
+                read = read with { Recovered = false };
+            }
         }
         catch (BrokerUnavailableException)
         {
@@ -147,6 +161,13 @@ public sealed partial class SwitchboardHub
         }
     }
 
+    /// <summary>
+    /// Whether arrivals and departures in <paramref name="room"/> are announced: not where presence is
+    /// hidden, and not in rooms so large that every arrival would cost as many deliveries as members.
+    /// </summary>
+    private bool AnnouncesPresence(LocalRoom room) =>
+        room.Members.Length <= _options.Limits.MaxMembersForPresenceEvents && _policy.AnnouncesPresence(room.Name);
+
     private async ValueTask AddMemberAsync(Subscription subscription, CancellationToken cancellationToken)
     {
         while (true)
@@ -167,7 +188,7 @@ public sealed partial class SwitchboardHub
                 await _broker.SubscribeRoomAsync(room.Name, cancellationToken).ConfigureAwait(false);
             }
 
-            if (firstOfUser)
+            if (firstOfUser && AnnouncesPresence(room))
             {
                 var joined = OutboundFrame.Text(ServerMessages.PresenceChange(joined: true, room.Name, subscription.Connection.User));
                 await _broker.PublishPresenceAsync(room.Name, joined, cancellationToken).ConfigureAwait(false);
@@ -192,7 +213,8 @@ public sealed partial class SwitchboardHub
             await _broker.UnsubscribeRoomAsync(room.Name, cancellationToken).ConfigureAwait(false);
         }
 
-        if (lastOfUser && !roomEmpty)
+        // Sent even when this node has no members left: members on other nodes must see the user leave.
+        if (lastOfUser && AnnouncesPresence(room))
         {
             var left = OutboundFrame.Text(ServerMessages.PresenceChange(joined: false, room.Name, subscription.Connection.User));
             await _broker.PublishPresenceAsync(room.Name, left, cancellationToken).ConfigureAwait(false);

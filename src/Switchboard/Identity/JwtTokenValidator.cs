@@ -81,7 +81,9 @@ internal sealed class JwtTokenValidator : ITokenValidator, IDisposable
             return IdentityResult.Refuse(CloseCodes.Unauthorized, "invalid token: sub must be a user id of 1-128 characters of A-Z a-z 0-9 _ - : . @ / = +");
         }
 
-        var expires = result.SecurityToken.ValidTo;
+        // The token stays acceptable until exp plus the clock skew; closing earlier would refuse, a
+        // moment later, a token that validation has just accepted.
+        var expires = result.SecurityToken.ValidTo + _parameters.ClockSkew;
         var granted = result.Claims.TryGetValue(_options.RoomsClaim, out var rooms) ? ReadRooms(rooms) : [];
         return IdentityResult.Accept(new ConnectionIdentity(user, false, new DateTimeOffset(expires, TimeSpan.Zero), granted));
     }

@@ -61,6 +61,9 @@ public sealed class RoomPolicy(IOptions<SwitchboardOptions> options)
     public bool CanReadHistory(ConnectionIdentity identity, string room) =>
         CanJoin(identity, room) && (IsPersonal(room, out _) || RuleFor(room).History);
 
+    /// <summary>Whether <c>joined</c>/<c>left</c> events are sent in <paramref name="room"/> (not where presence is hidden).</summary>
+    public bool AnnouncesPresence(string room) => IsPersonal(room, out _) || RuleFor(room).Presence;
+
     private bool IsPersonal(string room, out string owner)
     {
         var prefix = Rooms.PersonalPrefix;

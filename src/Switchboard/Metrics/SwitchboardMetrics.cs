@@ -32,6 +32,12 @@ public sealed class SwitchboardMetrics
         Closes = Meter.CreateCounter<long>("switchboard.closes", description: "Connections closed by the server, by close code.");
         // Created with the instruments, not on the first scrape: a listener misses what was recorded before it existed.
         Exporter = new PrometheusExporter(Meter);
+
+        // Untagged counters are exported from zero, so rate() and alerts work before the first event.
+        foreach (var counter in new[] { ConnectionsAccepted, MessagesIn, MessagesOut, BytesIn, BytesOut, Publications, SlowConsumerDisconnects })
+        {
+            counter.Add(0);
+        }
     }
 
     /// <summary>Renders this node's instruments for <c>/metrics</c>.</summary>

@@ -49,6 +49,13 @@ public sealed class LimitsOptions
     /// <summary>New WebSocket connections accepted per second by this node (token bucket, burst equal to the rate); beyond, HTTP 503.</summary>
     public int AcceptsPerSecond { get; set; } = 20_000;
 
+    /// <summary>
+    /// Rooms with more members than this on a node send no <c>joined</c>/<c>left</c> events: in a room of
+    /// n members every arrival costs n deliveries, so n arrivals cost n squared. The <c>presence</c>
+    /// command still answers in rooms of any size.
+    /// </summary>
+    public int MaxMembersForPresenceEvents { get; set; } = 1000;
+
     /// <summary>Seconds a client has to send its complete upgrade request headers (slowloris protection).</summary>
     public double HandshakeTimeoutSeconds { get; set; } = 10;
 }

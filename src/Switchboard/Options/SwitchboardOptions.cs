@@ -9,7 +9,10 @@ public sealed class SwitchboardOptions
     /// <summary>The configuration section name.</summary>
     public const string SectionName = "Switchboard";
 
-    /// <summary>Which broker carries publications between nodes: <c>memory</c> (one node) is the only one so far.</summary>
+    /// <summary>
+    /// Which broker carries publications between nodes: <c>memory</c> (one node, no other service) or
+    /// <c>redis</c> (several nodes; needs the Switchboard.Redis package's <c>AddSwitchboardRedis()</c>).
+    /// </summary>
     public string Broker { get; set; } = "memory";
 
     /// <summary>Sizes, counts and queue bounds.</summary>

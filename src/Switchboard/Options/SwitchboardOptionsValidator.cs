@@ -16,7 +16,7 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
             }
         }
 
-        Require(options.Broker is "memory", "Broker", $"must be 'memory' (got '{options.Broker}')");
+        Require(options.Broker is "memory" or "redis", "Broker", $"must be 'memory' or 'redis' (got '{options.Broker}')");
         var limits = options.Limits;
         Require(limits.MaxMessageBytes is >= 256 and <= 16 * 1024 * 1024, "Limits:MaxMessageBytes", "must be between 256 and 16777216");
         Require(limits.MaxQueuedMessages is >= 1 and <= 1_000_000, "Limits:MaxQueuedMessages", "must be between 1 and 1000000");
@@ -36,6 +36,7 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
         Require(limits.RateLimitStrikes >= 1, "Limits:RateLimitStrikes", "must be at least 1");
         Require(limits.MaxConnectionsPerUser >= 1, "Limits:MaxConnectionsPerUser", "must be at least 1");
         Require(limits.MaxConnectionsPerIp >= 1, "Limits:MaxConnectionsPerIp", "must be at least 1");
+        Require(limits.MaxMembersForPresenceEvents >= 0, "Limits:MaxMembersForPresenceEvents", "must be at least 0");
         Require(limits.AcceptsPerSecond >= 1, "Limits:AcceptsPerSecond", "must be at least 1");
         Require(limits.HandshakeTimeoutSeconds is > 0 and <= 300, "Limits:HandshakeTimeoutSeconds", "must be greater than 0 and at most 300");
         SecurityRules.Validate(options, Require);

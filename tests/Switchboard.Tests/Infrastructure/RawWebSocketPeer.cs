@@ -169,13 +169,14 @@ public sealed class RawWebSocketPeer : IDisposable
         // Byte by byte, so that no frame the server sends right after the 101 is swallowed with the headers.
         var head = new StringBuilder();
         var one = new byte[1];
-        while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+        while (head.Length < 4 || head[^4] != '\r' || head[^3] != '\n' || head[^2] != '\r' || head[^1] != '\n')
         {
             await _stream.ReadExactlyAsync(one, cancellationToken);
             head.Append((char)one[0]);
         }
 
-        var status = head.ToString()[..head.ToString().IndexOf('\r', StringComparison.Ordinal)];
+        var response = head.ToString();
+        var status = response[..response.IndexOf('\r', StringComparison.Ordinal)];
         if (!status.StartsWith("HTTP/1.1 101", StringComparison.Ordinal))
         {
             throw new IOException("the WebSocket upgrade was refused: " + status);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Metrics;
 using Xunit;
 
@@ -32,9 +33,17 @@ public static class ServerAssertions
         await WaitUntilEmptyAsync(server);
         Assert.Equal(0, server.Hub.RoomCount);
         Assert.Equal(0, server.Hub.UserCount);
-        var metrics = MetricsScrape.Parse(((SwitchboardMetrics)server.Services.GetService(typeof(SwitchboardMetrics))!).Exporter.Render());
+        var metrics = MetricsScrape.Parse(server.Services.GetRequiredService<SwitchboardMetrics>().Exporter.Render());
         Assert.Equal(0, metrics["switchboard_connections"]);
         Assert.Equal(0, metrics["switchboard_rooms"]);
+    }
+
+    /// <summary>The users present in <paramref name="room"/>, sorted, as <c>/api/rooms/{room}/presence</c> reports them.</summary>
+    public static async Task<string[]> PresentUsersAsync(this TestServer server, string room)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        using var presence = JsonDocument.Parse(await server.Http.GetStringAsync(new Uri($"api/rooms/{room}/presence", UriKind.Relative)));
+        return presence.RootElement.GetProperty("users").EnumerateObject().Select(u => u.Name).Order(StringComparer.Ordinal).ToArray();
     }
 
     public static async Task WaitUntilEmptyAsync(this TestServer server, TimeSpan? timeout = null)
