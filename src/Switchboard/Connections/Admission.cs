@@ -25,9 +25,10 @@ internal sealed class Admission : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
         var rate = _options.Limits.AcceptsPerSecond;
-        // Refilled ten times a second (or once per token below 10/s), so one second's burst allowance
-        // comes back evenly rather than all at once.
-        var (tokens, period) = rate >= 10 ? (rate / 10, TimeSpan.FromSeconds(0.1)) : (1, TimeSpan.FromSeconds(1.0 / rate));
+        // Refilled in small steps (about ten a second, one token each below 10/s), so one second's burst
+        // allowance comes back evenly rather than all at once; the step length keeps the rate exact.
+        var tokens = Math.Max(1, rate / 10);
+        var period = TimeSpan.FromSeconds((double)tokens / rate);
         _accepts = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
             TokenLimit = rate,

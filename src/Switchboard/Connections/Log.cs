@@ -29,7 +29,8 @@ internal static partial class Log
     [LoggerMessage(1008, LogLevel.Warning, "Drain time over: aborting {Count} connections that did not close")]
     public static partial void DrainAborted(ILogger logger, int count);
 
-    [LoggerMessage(1009, LogLevel.Information, "Upgrade refused: origin {Origin} is not allowed")]
+    // Debug, not Information: anyone can send any Origin, and refusals must not let them fill the logs.
+    [LoggerMessage(1009, LogLevel.Debug, "Upgrade refused: origin {Origin} is not allowed")]
     public static partial void OriginRefused(ILogger logger, string origin);
 
     [LoggerMessage(1010, LogLevel.Debug, "Connection refused after the upgrade with {Code}: {Reason}")]

@@ -53,7 +53,7 @@ internal sealed partial class ProtocolBehavior(
                 return;
             }
 
-            if (Admit(connection, ref connection.CommandBucket) && Admit(connection, ref connection.PublishBucket))
+            if (Admit(connection, isPublish: true, default))
             {
                 await PublishBinaryAsync(connection, message).ConfigureAwait(false);
             }
@@ -65,18 +65,19 @@ internal sealed partial class ProtocolBehavior(
         foreach (var line in JsonText.SplitValues(message))
         {
             metrics.MessagesIn.Add(1);
-            if (!Admit(connection, ref connection.CommandBucket))
-            {
-                continue;
-            }
-
             await HandleCommandAsync(connection, line).ConfigureAwait(false);
         }
     }
 
     private async ValueTask HandleCommandAsync(Connection connection, ReadOnlyMemory<byte> json)
     {
+        // Parsed before the rate check so that a rate-limited command is answered with its id.
         var parsed = CommandParser.TryParse(json, out var command, out var error);
+        if (!Admit(connection, parsed && command.Op is CommandOp.Publish or CommandOp.Send, command.Id))
+        {
+            return;
+        }
+
         if (connection.Identity is not { } identity)
         {
             await AuthenticateAsync(connection, parsed ? command : null).ConfigureAwait(false);
@@ -86,11 +87,6 @@ internal sealed partial class ProtocolBehavior(
         if (!parsed)
         {
             ReplyError(connection, command.Id, error);
-            return;
-        }
-
-        if (command.Op is CommandOp.Publish or CommandOp.Send && !Admit(connection, ref connection.PublishBucket))
-        {
             return;
         }
 
@@ -250,13 +246,14 @@ internal sealed partial class ProtocolBehavior(
     }
 
     /// <summary>
-    /// Takes a token from <paramref name="bucket"/>. When empty, the command is answered with
-    /// <c>rate_limited</c>; a client that keeps going for <c>Limits:RateLimitStrikes</c> commands in a
-    /// row is not backing off and is closed with 4503.
+    /// Takes a token from the command bucket and, for publishes, from the publish bucket. When one is
+    /// empty the command is answered with <c>rate_limited</c> (with its id); a client that keeps going
+    /// for <c>Limits:RateLimitStrikes</c> refused commands in a row is not backing off and is closed with 4503.
     /// </summary>
-    private bool Admit(Connection connection, ref TokenBucket bucket)
+    private bool Admit(Connection connection, bool isPublish, ReadOnlyMemory<byte> id)
     {
-        if (bucket.TryTake())
+        var commandOk = connection.CommandBucket.TryTake();
+        if (commandOk && (!isPublish || connection.PublishBucket.TryTake()))
         {
             connection.RateLimitStrikes = 0;
             return true;
@@ -268,7 +265,8 @@ internal sealed partial class ProtocolBehavior(
         }
         else
         {
-            ReplyError(connection, default, new ProtocolError(ErrorCodes.RateLimited, "too many commands: slow down"));
+            var what = commandOk ? "too many publishes" : "too many commands";
+            ReplyError(connection, id, new ProtocolError(ErrorCodes.RateLimited, what + ": slow down"));
         }
 
         return false;
