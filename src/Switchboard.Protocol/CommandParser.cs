@@ -115,12 +115,26 @@ public static class CommandParser
     {
         if (reader.TokenType == JsonTokenType.String)
         {
-            return reader.GetString();
+            return TryGetString(ref reader, field, ref fields);
         }
 
         fields.Fail(ErrorCodes.InvalidField, $"{field} must be a string");
         reader.Skip();
         return null;
+    }
+
+    private static string? TryGetString(ref Utf8JsonReader reader, string field, ref RawFields fields)
+    {
+        try
+        {
+            return reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // Valid JSON can escape a lone surrogate ("\ud800"), which no .NET string can hold.
+            fields.Fail(ErrorCodes.InvalidField, $"{field} holds an invalid escape (a lone surrogate)");
+            return null;
+        }
     }
 
     private static void ReadId(ref Utf8JsonReader reader, ReadOnlyMemory<byte> json, ref RawFields fields)
@@ -164,7 +178,7 @@ public static class CommandParser
             }
             else if (name.SequenceEqual("epoch"u8) && reader.TokenType == JsonTokenType.String)
             {
-                epoch = reader.GetString();
+                epoch = TryGetString(ref reader, "since.epoch", ref fields) ?? string.Empty;
             }
             else
             {

@@ -91,6 +91,11 @@ internal sealed partial class ConnectionRunner(
             // The peer vanished, broke the framing, sent invalid UTF-8 (the framework answers 1007),
             // missed its pongs, or its close timed out: this connection alone ends.
             Log.ReceiveFailed(logger, connection.Id, ex.Message);
+            if (ex is WebSocketException { WebSocketErrorCode: not WebSocketError.ConnectionClosedPrematurely })
+            {
+                await LingerAfterFrameworkCloseAsync(context).ConfigureAwait(false);
+            }
+
             connection.Abort();
         }
         catch (Exception ex)
@@ -113,6 +118,21 @@ internal sealed partial class ConnectionRunner(
                 registry.Remove(connection);
             }
         }
+    }
+
+    /// <summary>
+    /// The framework closed the socket itself (1007 for invalid UTF-8, 1002 for broken framing) and
+    /// threw. Ending the request at once would close the TCP connection with the peer's unread bytes
+    /// still buffered, which makes the kernel send a reset that can destroy the close frame before
+    /// the peer reads it; the peer would then see 1006 and resend the same bad frame. So the request
+    /// waits, briefly, for the peer to hang up after reading the close frame.
+    /// </summary>
+    private async Task LingerAfterFrameworkCloseAsync(HttpContext context)
+    {
+        // A quarter second is ample for a peer to read a frame already on its way, and bounds what a
+        // client sending garbage on purpose can hold.
+        var linger = TimeSpan.FromSeconds(Math.Min(0.25, options.Value.Limits.CloseTimeoutSeconds));
+        await Task.Delay(linger, context.RequestAborted).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
     }
 
     /// <summary>Answers the upgrade with an HTTP status when it must not go ahead; true when it did.</summary>

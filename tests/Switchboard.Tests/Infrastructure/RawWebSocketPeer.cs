@@ -154,34 +154,8 @@ public sealed class RawWebSocketPeer : IDisposable
         _socket.Dispose();
     }
 
-    private async Task UpgradeAsync(Uri server, string pathAndQuery, CancellationToken cancellationToken)
-    {
-        var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
-        var request =
-            $"GET {pathAndQuery} HTTP/1.1\r\n" +
-            $"Host: {server.Authority}\r\n" +
-            "Upgrade: websocket\r\n" +
-            "Connection: Upgrade\r\n" +
-            $"Sec-WebSocket-Key: {key}\r\n" +
-            "Sec-WebSocket-Version: 13\r\n\r\n";
-        await _stream.WriteAsync(Encoding.ASCII.GetBytes(request), cancellationToken);
-
-        // Byte by byte, so that no frame the server sends right after the 101 is swallowed with the headers.
-        var head = new StringBuilder();
-        var one = new byte[1];
-        while (head.Length < 4 || head[^4] != '\r' || head[^3] != '\n' || head[^2] != '\r' || head[^1] != '\n')
-        {
-            await _stream.ReadExactlyAsync(one, cancellationToken);
-            head.Append((char)one[0]);
-        }
-
-        var response = head.ToString();
-        var status = response[..response.IndexOf('\r', StringComparison.Ordinal)];
-        if (!status.StartsWith("HTTP/1.1 101", StringComparison.Ordinal))
-        {
-            throw new IOException("the WebSocket upgrade was refused: " + status);
-        }
-    }
+    private Task UpgradeAsync(Uri server, string pathAndQuery, CancellationToken cancellationToken) =>
+        RawUpgrade.PerformAsync(_stream, server, pathAndQuery, cancellationToken);
 
     private async Task SendFrameAsync(byte opcode, byte[] payload)
     {
