@@ -30,6 +30,7 @@ internal static class LoadCommand
         var processes = new Option<int>("--processes") { Description = "Spread the clients over this many processes of this tool (each holds at most ~19,000 sockets).", DefaultValueFactory = _ => 1 };
         var sources = new Option<string[]>("--source-address") { Description = "Loopback source address(es) to bind, round-robin (e.g. 127.0.0.2), for more than ~28,000 connections to one server port.", AllowMultipleArgumentsPerToken = true };
         var users = new Option<int>("--users") { Description = "Spread the clients over this many user ids (dev identity, ?user=), round-robin; 0 = one user per connection. Fewer users, fewer presence events; the server allows Limits:MaxConnectionsPerUser (100) per user.", DefaultValueFactory = _ => 0 };
+        var warmupConnections = new Option<int>("--warmup-connections") { Description = "Connect/idle: open and close this many connections before measuring (warms the server's JIT and pools).", DefaultValueFactory = _ => 1_000 };
         var json = new Option<bool>("--json") { Description = "Also print the merged result as one JSON line." };
         var minThroughput = new Option<double?>("--min-throughput") { Description = "Budget: fail if fanout/latency deliveries per second are below this." };
         var maxP99 = new Option<double?>("--max-p99-ms") { Description = "Budget: fail if the p99 delivery latency exceeds this many milliseconds." };
@@ -40,7 +41,7 @@ internal static class LoadCommand
         var root = new RootCommand("Switchboard load tool: fan-out throughput, delivery latency, connect rate and idle memory of a Switchboard server on this machine.")
         {
             url, mode, clients, publishers, rate, duration, warmup, payload, room, rooms, serverPid, concurrency, window,
-            drain, processes, sources, users, json, minThroughput, maxP99, minConnectRate, maxBytes, workerIndex,
+            drain, processes, sources, users, warmupConnections, json, minThroughput, maxP99, minConnectRate, maxBytes, workerIndex,
         };
 
         root.SetAction(async (parse, cancellationToken) =>
@@ -77,6 +78,7 @@ internal static class LoadCommand
             {
                 Json = parse.GetValue(json),
                 Users = parse.GetValue(users),
+                WarmupConnections = Math.Max(0, parse.GetValue(warmupConnections)),
                 MinThroughput = parse.GetValue(minThroughput),
                 MaxP99Milliseconds = parse.GetValue(maxP99),
                 MinConnectRate = parse.GetValue(minConnectRate),

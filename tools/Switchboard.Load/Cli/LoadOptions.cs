@@ -54,6 +54,12 @@ internal sealed record LoadOptions
     public required bool Json { get; init; }
 
     /// <summary>
+    /// Connect and idle modes: connections opened and closed before measuring, so the server's JIT,
+    /// pools and caches are warm and neither the rate nor the memory baseline counts one-time costs.
+    /// </summary>
+    public int WarmupConnections { get; init; }
+
+    /// <summary>
     /// Distinct user ids the connections are spread over, round-robin; 0 gives every connection its
     /// own. The server sends <c>joined</c>/<c>left</c> to every member only for a user's first and
     /// last connection in a room, so fewer users means fewer presence events while a big room fills.
