@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the test suites need. The single-node suites need none; the Redis, nginx and
 # Chromium suites add theirs here.
-apt_packages=()
+apt_packages=(redis-server nginx-light)
 need_apt=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")

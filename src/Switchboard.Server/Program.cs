@@ -3,7 +3,8 @@ using Microsoft.Extensions.Options;
 // The host only builds and starts the library; everything Switchboard does lives in src/Switchboard.
 // Settings files live beside the binary, wherever the server is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-builder.Services.AddSwitchboard();
+// Switchboard:Broker selects the in-memory broker (default) or Redis (see docs/scaling.md).
+builder.Services.AddSwitchboard().AddSwitchboardRedis();
 
 try
 {

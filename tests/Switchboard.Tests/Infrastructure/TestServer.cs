@@ -69,7 +69,8 @@ public sealed class TestServer : IAsyncDisposable
         }
 
         builder.Configuration.AddInMemoryCollection(config);
-        builder.Services.AddSwitchboard();
+        // As the shipped host: Switchboard:Broker selects the in-memory broker or Redis.
+        builder.Services.AddSwitchboard().AddSwitchboardRedis();
         var app = builder.Build();
         app.MapSwitchboard();
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));

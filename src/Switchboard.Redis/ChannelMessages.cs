@@ -1,0 +1,128 @@
+using System.Buffers.Text;
+using System.Text;
+using Switchboard.Brokers;
+using Switchboard.Connections;
+
+namespace Switchboard.Redis;
+
+/// <summary>
+/// What travels on Redis channels and in stream entries. Every message is one short ASCII header
+/// line, a newline, then the body bytes untouched (Redis strings are binary-safe, so binary payloads
+/// need no base64):
+/// <list type="bullet">
+/// <item>publication (room channel and stream field <c>p</c>): <c>OFFSET EPOCH TIME_MS t|b FROM</c>, FROM empty for the HTTP API; written by the publish script.</item>
+/// <item>presence event (room channel): <c>P NODE t|b</c>, body the encoded <c>joined</c>/<c>left</c> frame.</item>
+/// <item>direct message (user channel): <c>D NODE t|b</c>, body the encoded <c>direct</c> frame.</item>
+/// </list>
+/// NODE lets the sending node skip its own echo: it delivered locally already.
+/// </summary>
+internal static class ChannelMessages
+{
+    public const byte PresenceKind = (byte)'P';
+    public const byte DirectKind = (byte)'D';
+
+    /// <summary>Whether a room channel message is a publication (its header starts with the offset).</summary>
+    public static bool IsPublication(ReadOnlySpan<byte> message) => message.Length > 0 && char.IsAsciiDigit((char)message[0]);
+
+    /// <summary>Reads only the offset and epoch of a publication, so an echo already delivered costs no decoding.</summary>
+    public static bool TryPeek(ReadOnlySpan<byte> message, out ulong offset, out ReadOnlySpan<byte> epoch)
+    {
+        epoch = default;
+        if (!Utf8Parser.TryParse(message, out offset, out var consumed) || consumed >= message.Length || message[consumed] != (byte)' ')
+        {
+            return false;
+        }
+
+        var rest = message[(consumed + 1)..];
+        var space = rest.IndexOf((byte)' ');
+        if (space <= 0)
+        {
+            return false;
+        }
+
+        epoch = rest[..space];
+        return true;
+    }
+
+    /// <summary>Decodes a publication of <paramref name="room"/>; false when the message is malformed.</summary>
+    public static bool TryParsePublication(string room, byte[] message, out Publication? publication, out string epoch)
+    {
+        publication = null;
+        epoch = string.Empty;
+        var newline = Array.IndexOf(message, (byte)'\n');
+        if (newline < 0)
+        {
+            return false;
+        }
+
+        // OFFSET EPOCH TIME t|b FROM: four spaces; FROM, the last field, may be empty.
+        ReadOnlySpan<byte> rest = message.AsSpan(0, newline);
+        Span<Range> parts = stackalloc Range[5];
+        var start = 0;
+        for (var i = 0; i < 4; i++)
+        {
+            var space = rest[start..].IndexOf((byte)' ');
+            if (space < 0)
+            {
+                return false;
+            }
+
+            parts[i] = new Range(start, start + space);
+            start += space + 1;
+        }
+
+        parts[4] = new Range(start, rest.Length);
+        var header = rest;
+        if (!Utf8Parser.TryParse(header[parts[0]], out ulong offset, out var used0) || used0 != header[parts[0]].Length
+            || !Utf8Parser.TryParse(header[parts[2]], out long milliseconds, out var used2) || used2 != header[parts[2]].Length
+            || header[parts[3]] is not [(byte)'t' or (byte)'b'])
+        {
+            return false;
+        }
+
+        epoch = Encoding.ASCII.GetString(header[parts[1]]);
+        var from = header[parts[4]].IsEmpty ? null : Encoding.UTF8.GetString(header[parts[4]]);
+        var isBinary = header[parts[3]][0] == (byte)'b';
+        publication = new Publication(room, offset, from, message.AsMemory(newline + 1), isBinary, DateTimeOffset.FromUnixTimeMilliseconds(milliseconds));
+        return true;
+    }
+
+    /// <summary>Encodes a presence event or a direct message sent by <paramref name="node"/>.</summary>
+    public static byte[] Event(byte kind, string node, OutboundFrame frame)
+    {
+        var headerLength = 1 + 1 + node.Length + 3;
+        var message = new byte[headerLength + frame.Data.Length];
+        message[0] = kind;
+        message[1] = (byte)' ';
+        Encoding.ASCII.GetBytes(node, message.AsSpan(2));
+        message[2 + node.Length] = (byte)' ';
+        message[3 + node.Length] = frame.IsBinary ? (byte)'b' : (byte)'t';
+        message[4 + node.Length] = (byte)'\n';
+        frame.Data.CopyTo(message.AsSpan(headerLength));
+        return message;
+    }
+
+    /// <summary>Decodes a presence event or direct message; false when malformed or not of <paramref name="kind"/>.</summary>
+    public static bool TryParseEvent(byte kind, byte[] message, out string node, out OutboundFrame frame)
+    {
+        node = string.Empty;
+        frame = default;
+        var newline = Array.IndexOf(message, (byte)'\n');
+        if (newline < 0 || message.Length < 5 || message[0] != kind || message[1] != (byte)' ')
+        {
+            return false;
+        }
+
+        var header = message.AsSpan(2, newline - 2);
+        var space = header.IndexOf((byte)' ');
+        if (space <= 0 || header[(space + 1)..] is not [(byte)'t' or (byte)'b'])
+        {
+            return false;
+        }
+
+        node = Encoding.ASCII.GetString(header[..space]);
+        var data = message.AsSpan(newline + 1).ToArray();
+        frame = header[space + 1] == (byte)'b' ? OutboundFrame.Binary(data) : OutboundFrame.Text(data);
+        return true;
+    }
+}

@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Switchboard.Redis;
+
+/// <summary>Redis broker log events. Event ids are stable: operators filter and alert on them.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(5001, LogLevel.Information, "Redis broker node {Node} connected to {Endpoints}")]
+    public static partial void Connected(ILogger logger, string node, string endpoints);
+
+    [LoggerMessage(5002, LogLevel.Warning, "Redis broker node {Node} could not reach Redis at {Endpoints} at start-up; it serves nothing that needs Redis until it can (/healthz reports it)")]
+    public static partial void NotConnectedAtStart(ILogger logger, string node, string endpoints);
+
+    [LoggerMessage(5003, LogLevel.Warning, "Redis {ConnectionType} connection to {Endpoint} failed ({FailureType})")]
+    public static partial void ConnectionFailed(ILogger logger, ConnectionType connectionType, string? endpoint, ConnectionFailureType failureType);
+
+    [LoggerMessage(5004, LogLevel.Information, "Redis {ConnectionType} connection to {Endpoint} restored; catching up {Rooms} rooms")]
+    public static partial void ConnectionRestored(ILogger logger, ConnectionType connectionType, string? endpoint, int rooms);
+
+    [LoggerMessage(5005, LogLevel.Warning, "Lost part of room {Room}'s stream ({Reason}); closing its members here with 4002 so they recover with since")]
+    public static partial void StreamLost(ILogger logger, string room, string reason);
+
+    [LoggerMessage(5006, LogLevel.Debug, "Room {Room}: delivered offsets {From} to {To} read from the stream")]
+    public static partial void Filled(ILogger logger, string room, ulong from, ulong to);
+
+    [LoggerMessage(5007, LogLevel.Debug, "Room {Room}: could not read the stream to fill a gap ({Reason}); retrying on reconnect or at the next heartbeat")]
+    public static partial void FillFailed(ILogger logger, string room, string reason);
+
+    [LoggerMessage(5008, LogLevel.Information, "Room {Room}: removed nodes that stopped refreshing their presence; {Count} users left with them")]
+    public static partial void NodesReaped(ILogger logger, string room, int count);
+
+    [LoggerMessage(5009, LogLevel.Debug, "Presence heartbeat of room {Room} failed: {Reason}")]
+    public static partial void HeartbeatFailed(ILogger logger, string room, string reason);
+
+    [LoggerMessage(5010, LogLevel.Debug, "Best-effort Redis cleanup failed ({What}): {Reason}; the entries expire on their own")]
+    public static partial void CleanupFailed(ILogger logger, string what, string reason);
+
+    [LoggerMessage(5011, LogLevel.Warning, "Ignored a malformed message on Redis channel {Channel}")]
+    public static partial void Malformed(ILogger logger, string channel);
+
+    [LoggerMessage(5012, LogLevel.Information, "Redis broker node {Node} stopped")]
+    public static partial void Stopped(ILogger logger, string node);
+}

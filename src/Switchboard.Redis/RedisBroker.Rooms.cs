@@ -1,0 +1,242 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using StackExchange.Redis;
+using Switchboard.Brokers;
+using Switchboard.Protocol;
+
+namespace Switchboard.Redis;
+
+public sealed partial class RedisBroker
+{
+    /// <inheritdoc/>
+    /// <remarks>
+    /// One script takes the offset, appends and publishes. Members on this node get the publication
+    /// as soon as the script returns, before this method does (so a publisher sees its message
+    /// before its reply); other nodes get it by pub/sub, and this node skips the echo.
+    /// </remarks>
+    public async ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken)
+    {
+        var data = MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : payload.ToArray();
+        var result = (RedisResult[])(await EvalAsync(LuaScripts.Publish, [Keys.Meta(room), Keys.Stream(room)],
+        [
+            Keys.RoomChannelName(room), NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds,
+            isBinary ? "b" : "t", from ?? string.Empty, data,
+        ], cancellationToken).ConfigureAwait(false))!;
+        var offset = (ulong)(long)result[0];
+        var epoch = (string)result[1]!;
+        if (_rooms.TryGetValue(room, out var feed))
+        {
+            var publication = new Publication(room, offset, from, payload, isBinary, DateTimeOffset.FromUnixTimeMilliseconds((long)result[2]));
+            feed.Offer(publication, epoch);
+            // Normally done already; after a gap it waits for the earlier offsets to arrive or be read.
+            // The position is valid either way, so a late delivery does not fail the publish.
+            try
+            {
+                await feed.WaitDeliveredAsync(offset).WaitAsync(OperationTimeout + GapWait, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Delivered later, or the members are closed with 4002 and recover it.
+            }
+        }
+
+        return new StreamPosition(offset, epoch);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<StreamRead> ReadStreamAsync(string room, StreamPosition? since, int limit, CancellationToken cancellationToken)
+    {
+        if (_rooms.TryGetValue(room, out var feed))
+        {
+            // A joiner must read after this node's subscription exists, or offsets published in
+            // between would reach neither its read nor its live feed.
+            await AwaitReadyAsync(feed, cancellationToken).ConfigureAwait(false);
+        }
+
+        var (mode, offset, epoch) = since is { } position ? ("since", position.Offset, position.Epoch) : ("latest", 0UL, string.Empty);
+        var result = (RedisResult[])(await EvalAsync(LuaScripts.Read, [Keys.Meta(room), Keys.Stream(room)],
+            [NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds, mode, limit, (long)offset, epoch], cancellationToken).ConfigureAwait(false))!;
+        var read = ToFeedRead(room, result, out var used);
+        var top = new StreamPosition(read.Top, read.Epoch);
+        if (since is null)
+        {
+            return new StreamRead(top, read.Publications, null);
+        }
+
+        if (used != "after")
+        {
+            // Another epoch, or a position beyond the top: nothing after it can be vouched for.
+            return new StreamRead(top, read.Publications, false);
+        }
+
+        var missed = read.Top - offset;
+        var recovered = missed == 0 || (missed <= (ulong)limit && read.Publications.Count > 0 && read.Publications[0].Offset == offset + 1);
+        return new StreamRead(top, read.Publications, recovered);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask SubscribeRoomAsync(string room, CancellationToken cancellationToken)
+    {
+        RoomFeed feed;
+        while (true)
+        {
+            feed = _rooms.GetOrAdd(room, static (name, broker) => new RoomFeed(name, broker), this);
+            if (feed.TryAddInterest())
+            {
+                break;
+            }
+        }
+
+        await AwaitReadyAsync(feed, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask UnsubscribeRoomAsync(string room, CancellationToken cancellationToken)
+    {
+        if (!_rooms.TryGetValue(room, out var feed))
+        {
+            return;
+        }
+
+        Task unsubscribe = Task.CompletedTask;
+        Task presence = Task.CompletedTask;
+        var closed = feed.RemoveInterest(() =>
+        {
+            _rooms.TryRemove(new KeyValuePair<string, RoomFeed>(room, feed));
+            if (_redis is { } redis)
+            {
+                unsubscribe = redis.GetSubscriber().UnsubscribeAsync(Keys.RoomChannel(room), feed.Handler);
+            }
+
+            presence = feed.Presence.CloseAndRemoveAsync();
+        });
+        if (closed)
+        {
+            await BestEffortAsync(Task.WhenAll(unsubscribe, presence), "leaving room " + room).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads a room's position and, with <paramref name="after"/>, the retained publications after it.</summary>
+    internal async Task<FeedRead> ReadFeedAsync(string room, ulong? after)
+    {
+        var (mode, offset) = after is { } value ? ("after", value) : ("top", 0UL);
+        var result = (RedisResult[])(await EvalAsync(LuaScripts.Read, [Keys.Meta(room), Keys.Stream(room)],
+            [NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds, mode, _history.Size, (long)offset, string.Empty], Stopping).ConfigureAwait(false))!;
+        return ToFeedRead(room, result, out _);
+    }
+
+    /// <summary>A message on a room channel: a publication for the feed, or another node's presence event.</summary>
+    internal void OnRoomMessage(RoomFeed feed, RedisValue value)
+    {
+        var message = (byte[]?)value ?? [];
+        if (ChannelMessages.IsPublication(message))
+        {
+            if (ChannelMessages.TryPeek(message, out var offset, out var epochBytes) && feed.IsDelivered(offset, epochBytes))
+            {
+                // The echo of this node's own publication, or already filled from the stream.
+                return;
+            }
+
+            if (ChannelMessages.TryParsePublication(feed.Room, message, out var publication, out var epoch))
+            {
+                feed.Offer(publication!, epoch);
+                return;
+            }
+        }
+        else if (ChannelMessages.TryParseEvent(ChannelMessages.PresenceKind, message, out var node, out var frame))
+        {
+            if (node != NodeId)
+            {
+                Handler.OnPresenceChange(feed.Room, frame);
+            }
+
+            return;
+        }
+
+        Log.Malformed(_logger, Keys.RoomChannel(feed.Room).ToString());
+    }
+
+    internal void OnStreamLost(string room, string reason)
+    {
+        Log.StreamLost(_logger, room, reason);
+        _streamLosses?.Add(1);
+        Handler.OnStreamLost(room);
+    }
+
+    internal void OnFilled(string room, ulong before, ulong after)
+    {
+        _gapFills?.Add(1);
+        if (after > before)
+        {
+            Log.Filled(_logger, room, before + 1, after);
+        }
+    }
+
+    internal void OnFillFailed(string room, string reason) => Log.FillFailed(_logger, room, reason);
+
+    private async Task AwaitReadyAsync(RoomFeed feed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await feed.EnsureReadyAsync(EstablishAsync).WaitAsync(2 * OperationTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new BrokerUnavailableException("redis: subscribing to the room timed out", ex);
+        }
+    }
+
+    /// <summary>
+    /// Subscribes to the room's channel, then takes the stream's top as the baseline: offsets up to
+    /// it are the past that joiners read; everything after it arrives on the channel.
+    /// </summary>
+    private async Task EstablishAsync(RoomFeed feed)
+    {
+        var channel = Keys.RoomChannel(feed.Room);
+        var subscriber = Redis.GetSubscriber();
+        // Once registered, the handler stays until the feed closes: StackExchange.Redis re-subscribes
+        // it after a reconnect, even when this first SUBSCRIBE could not be sent.
+        await WithDeadline(subscriber.SubscribeAsync(channel, feed.Handler), Stopping).ConfigureAwait(false);
+        if (feed.IsClosed)
+        {
+            // The last member left while this was starting: undo, or the handler would outlive the feed.
+            await BestEffortAsync(subscriber.UnsubscribeAsync(channel, feed.Handler), "leaving room " + feed.Room).ConfigureAwait(false);
+            return;
+        }
+
+        if (subscriber.SubscribedEndpoint(channel) is null)
+        {
+            throw new BrokerUnavailableException("redis: cannot subscribe while the pub/sub connection is down");
+        }
+
+        var read = await ReadFeedAsync(feed.Room, after: null).ConfigureAwait(false);
+        feed.SetBaseline(read.Epoch, read.Top);
+    }
+
+    private static FeedRead ToFeedRead(string room, RedisResult[] result, out string mode)
+    {
+        var epoch = (string)result[0]!;
+        var top = (ulong)(long)result[1];
+        mode = (string)result[2]!;
+        var publications = new List<Publication>(result.Length - 3);
+        for (var i = 3; i < result.Length; i++)
+        {
+            if (ChannelMessages.TryParsePublication(room, (byte[])result[i]!, out var publication, out _))
+            {
+                publications.Add(publication!);
+            }
+        }
+
+        if (mode == "latest")
+        {
+            // XREVRANGE gave them newest first.
+            publications.Reverse();
+        }
+
+        return new FeedRead(epoch, top, publications);
+    }
+
+    private static string NewEpoch() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+}

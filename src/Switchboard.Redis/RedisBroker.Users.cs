@@ -1,0 +1,78 @@
+using StackExchange.Redis;
+using Switchboard.Brokers;
+using Switchboard.Connections;
+
+namespace Switchboard.Redis;
+
+public sealed partial class RedisBroker
+{
+    /// <inheritdoc/>
+    /// <remarks>Published first, so a failure reaches no device and the sender gets an error; then delivered to this node's devices, whose echo is skipped.</remarks>
+    public async ValueTask SendToUserAsync(string user, OutboundFrame frame, CancellationToken cancellationToken)
+    {
+        await PublishRawAsync(Keys.UserChannel(user), ChannelMessages.Event(ChannelMessages.DirectKind, NodeId, frame), cancellationToken).ConfigureAwait(false);
+        Handler.OnDirect(user, frame);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Never fails for want of Redis: a connection may open during an outage, and the subscription
+    /// is made by StackExchange.Redis (or by the reconnect handler) once Redis is back.
+    /// </remarks>
+    public async ValueTask SubscribeUserAsync(string user, CancellationToken cancellationToken)
+    {
+        UserChannel channel;
+        bool first;
+        while (true)
+        {
+            channel = _users.GetOrAdd(user, static (name, broker) => new UserChannel(name, broker), this);
+            if (channel.TryAddInterest(out first))
+            {
+                break;
+            }
+        }
+
+        if (first && _redis is { } redis)
+        {
+            await BestEffortAsync(redis.GetSubscriber().SubscribeAsync(Keys.UserChannel(user), channel.Handler), "subscribing to user " + user).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask UnsubscribeUserAsync(string user, CancellationToken cancellationToken)
+    {
+        if (!_users.TryGetValue(user, out var channel))
+        {
+            return;
+        }
+
+        Task unsubscribe = Task.CompletedTask;
+        var closed = channel.RemoveInterest(() =>
+        {
+            _users.TryRemove(new KeyValuePair<string, UserChannel>(user, channel));
+            if (_redis is { } redis)
+            {
+                unsubscribe = redis.GetSubscriber().UnsubscribeAsync(Keys.UserChannel(user), channel.Handler);
+            }
+        });
+        if (closed)
+        {
+            await BestEffortAsync(unsubscribe, "unsubscribing from user " + user).ConfigureAwait(false);
+        }
+    }
+
+    internal void OnUserMessage(string user, RedisValue value)
+    {
+        var message = (byte[]?)value ?? [];
+        if (!ChannelMessages.TryParseEvent(ChannelMessages.DirectKind, message, out var node, out var frame))
+        {
+            Log.Malformed(_logger, Keys.UserChannel(user).ToString());
+            return;
+        }
+
+        if (node != NodeId)
+        {
+            Handler.OnDirect(user, frame);
+        }
+    }
+}

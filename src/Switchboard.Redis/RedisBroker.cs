@@ -1,0 +1,252 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using Switchboard.Brokers;
+using Switchboard.Identity;
+using Switchboard.Metrics;
+using Switchboard.Options;
+
+namespace Switchboard.Redis;
+
+/// <summary>
+/// The broker for several nodes: Redis takes every room's offsets, holds its bounded stream and
+/// carries publications, direct messages and presence events between the nodes that serve a room or
+/// user. A node subscribes to a room's channel only while it has members there, and to a user's
+/// channel only while that user is connected to it. See docs/scaling.md.
+/// </summary>
+/// <remarks>
+/// Every Redis call has a deadline (<see cref="RedisBrokerOptions.OperationTimeoutSeconds"/>); a call
+/// that fails or misses it throws <see cref="BrokerUnavailableException"/>, which the protocol
+/// answers with an <c>unavailable</c> error and the HTTP API with 503. Clean-up calls (unsubscribe,
+/// removing presence) never throw: what they leave behind expires.
+/// </remarks>
+public sealed partial class RedisBroker : IBroker, IAsyncDisposable
+{
+    private readonly RedisBrokerOptions _options;
+    private readonly HistoryOptions _history;
+    private readonly LimitsOptions _limits;
+    private readonly RoomPolicy? _policy;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, RoomFeed> _rooms = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, UserChannel> _users = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    // Kept apart from its source: a late callback may still read it after the source is disposed.
+    private readonly CancellationToken _stoppingToken;
+    private readonly Counter<long>? _gapFills;
+    private readonly Counter<long>? _streamLosses;
+    private readonly Counter<long>? _nodesReaped;
+    private readonly Lock _lifecycle = new();
+    private ConnectionMultiplexer? _redis;
+    private IBrokerHandler? _handler;
+    private Task _heartbeat = Task.CompletedTask;
+    private Task _resync = Task.CompletedTask;
+    private Task _verify = Task.CompletedTask;
+    private volatile bool _subscriptionDown;
+    private volatile bool _writable;
+    private bool _resyncAgain;
+    private int _interactiveFailures;
+    private bool _disposed;
+
+    /// <summary>Creates the broker; <see cref="ConnectAsync"/> connects it.</summary>
+    public RedisBroker(IOptions<RedisBrokerOptions> options, IOptions<SwitchboardOptions> switchboard, ILogger<RedisBroker>? logger = null, SwitchboardMetrics? metrics = null, RoomPolicy? policy = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(switchboard);
+        _options = options.Value;
+        _history = switchboard.Value.History;
+        _limits = switchboard.Value.Limits;
+        _policy = policy;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        Keys = new RedisKeys(_options.KeyPrefix);
+        // 8 random bytes: presence entries of a restarted node must never be mistaken for the old one's.
+        NodeId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        OperationTimeout = TimeSpan.FromSeconds(_options.OperationTimeoutSeconds);
+        GapWait = TimeSpan.FromMilliseconds(_options.GapWaitMilliseconds);
+        _stoppingToken = _stopping.Token;
+        if (metrics is not null)
+        {
+            _gapFills = metrics.Meter.CreateCounter<long>("switchboard.redis.gap_fills", description: "Reads of a room's stream to deliver offsets pub/sub did not bring.");
+            _streamLosses = metrics.Meter.CreateCounter<long>("switchboard.redis.stream_losses", description: "Times this node closed a room's members with 4002 because part of the stream was lost.");
+            _nodesReaped = metrics.Meter.CreateCounter<long>("switchboard.redis.nodes_reaped", description: "Presence entries of dead nodes this node removed.");
+            // Exported from zero, as the core's counters are, so rate() and alerts work before the first event.
+            foreach (var counter in new[] { _gapFills, _streamLosses, _nodesReaped })
+            {
+                counter.Add(0);
+            }
+        }
+    }
+
+    /// <summary>This node's id in presence entries and channel messages; new for every process.</summary>
+    public string NodeId { get; }
+
+    internal RedisKeys Keys { get; }
+
+    internal TimeSpan OperationTimeout { get; }
+
+    internal TimeSpan GapWait { get; }
+
+    internal CancellationToken Stopping => _stoppingToken;
+
+    internal IBrokerHandler Handler => _handler ?? throw new InvalidOperationException("The broker is not attached to a node.");
+
+    private long HistoryTtlMilliseconds => (long)(_history.TtlSeconds * 1000);
+
+    /// <summary>
+    /// How long a room's keys live after their last refresh: the history TTL, plus the presence
+    /// timeout so that the heartbeats of nodes with members keep a quiet room's stream alive.
+    /// </summary>
+    private long KeyTtlMilliseconds => (long)((_history.TtlSeconds + _options.PresenceTimeoutSeconds) * 1000);
+
+    private long PresenceTimeoutMilliseconds => (long)(_options.PresenceTimeoutSeconds * 1000);
+
+    private ConnectionMultiplexer Redis => _redis ?? throw new BrokerUnavailableException("redis: not connected yet");
+
+    /// <inheritdoc/>
+    public void Attach(IBrokerHandler handler) => _handler = handler;
+
+    /// <summary>
+    /// Connects to Redis and starts the presence heartbeat. Returns once connected, or after the
+    /// connect timeout when Redis is unreachable: the node then starts anyway, reports itself
+    /// unavailable, and connects in the background.
+    /// </summary>
+    public async Task ConnectAsync(CancellationToken cancellationToken = default)
+    {
+        var config = ConfigurationOptions.Parse(_options.Configuration ?? throw new InvalidOperationException("Switchboard:Redis:Configuration is required."));
+        // A node must start, and keep its WebSocket clients, while Redis is away.
+        config.AbortOnConnectFail = false;
+        config.ClientName ??= "switchboard-" + NodeId;
+        var redis = await ConnectionMultiplexer.ConnectAsync(config).WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Messages of one channel reach the handlers in the order Redis sent them.
+        redis.PreserveAsyncOrder = true;
+        redis.ConnectionFailed += OnConnectionFailed;
+        redis.ConnectionRestored += OnConnectionRestored;
+        lock (_lifecycle)
+        {
+            if (_disposed)
+            {
+                redis.Dispose();
+                throw new ObjectDisposedException(nameof(RedisBroker));
+            }
+
+            _redis = redis;
+            _heartbeat = HeartbeatLoopAsync(_stoppingToken);
+            _verify = VerifyWritableAsync(_stoppingToken);
+        }
+
+        if (redis.IsConnected)
+        {
+            Log.Connected(_logger, NodeId, Endpoints(redis));
+        }
+        else
+        {
+            Log.NotConnectedAtStart(_logger, NodeId, Endpoints(redis));
+        }
+    }
+
+    /// <summary>
+    /// Stops: removes this node's presence entries (best effort, so other nodes see its users leave
+    /// now rather than after the timeout), then closes the connection.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        ConnectionMultiplexer? redis;
+        lock (_lifecycle)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            redis = _redis;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_heartbeat, _resync, _verify).ConfigureAwait(false);
+        if (redis is not null)
+        {
+            var removals = _rooms.Values.Select(feed => feed.Presence.CloseAndRemoveAsync());
+            await BestEffortAsync(Task.WhenAll(removals), "presence at shutdown").ConfigureAwait(false);
+            await Task.WhenAll(_rooms.Values.Select(feed => feed.Fill)).ConfigureAwait(false);
+            await BestEffortAsync(redis.CloseAsync(allowCommandsToComplete: true), "closing the connection").ConfigureAwait(false);
+            redis.Dispose();
+        }
+
+        _stopping.Dispose();
+        Log.Stopped(_logger, NodeId);
+    }
+
+    /// <summary>
+    /// Drops the connection without any clean-up, as a node that dies does: its presence entries stay
+    /// until they expire. For tests of node death.
+    /// </summary>
+    internal async Task AbandonAsync()
+    {
+        ConnectionMultiplexer? redis;
+        lock (_lifecycle)
+        {
+            _disposed = true;
+            redis = _redis;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_heartbeat, _resync, _verify).ConfigureAwait(false);
+        redis?.Dispose();
+    }
+
+    /// <summary>Runs a Lua script with the operation deadline; failures become <see cref="BrokerUnavailableException"/>.</summary>
+    internal async Task<RedisResult> EvalAsync(string script, RedisKey[] keys, RedisValue[] values, CancellationToken cancellationToken = default) =>
+        await WithDeadline(Redis.GetDatabase().ScriptEvaluateAsync(script, keys, values), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Publishes on a channel with the operation deadline.</summary>
+    internal async Task<long> PublishRawAsync(RedisChannel channel, byte[] message, CancellationToken cancellationToken) =>
+        await WithDeadline(Redis.GetSubscriber().PublishAsync(channel, message), cancellationToken).ConfigureAwait(false);
+
+    private async Task<T> WithDeadline<T>(Task<T> call, CancellationToken cancellationToken)
+    {
+        await WithDeadline((Task)call, cancellationToken).ConfigureAwait(false);
+        return await call.ConfigureAwait(false);
+    }
+
+    private async Task WithDeadline(Task call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // The continuation runs inline on StackExchange.Redis's ordered completion thread: its
+            // work is bounded (a fan-out's enqueues, then the connection's next read, which goes
+            // asynchronous), and a hop to the thread pool measured slower on a busy 2-core machine.
+            await call.WaitAsync(OperationTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            // The call may have taken effect (a publication may exist); the caller reports failure
+            // anyway, which is the honest answer: the client retries and may publish twice, never zero times.
+            ObserveLater(call);
+            throw new BrokerUnavailableException("redis is unavailable: " + FirstClause(ex.Message), ex);
+        }
+    }
+
+    /// <summary>Awaits a clean-up call for at most the operation deadline; logs instead of throwing.</summary>
+    internal async Task BestEffortAsync(Task call, string what)
+    {
+        try
+        {
+            await call.WaitAsync(OperationTimeout).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException or BrokerUnavailableException)
+        {
+            ObserveLater(call);
+            Log.CleanupFailed(_logger, what, ex.Message);
+        }
+    }
+
+    // A call abandoned at its deadline still completes (or fails) later; observe it so its fault is not unobserved.
+    private static void ObserveLater(Task call) => call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+    // StackExchange.Redis appends connection diagnostics after a ';': for logs, not for clients.
+    private static string FirstClause(string message) => message.Split(';', 2)[0].TrimEnd('.', ' ');
+}

@@ -1,0 +1,48 @@
+namespace Switchboard.Redis;
+
+/// <summary>
+/// The Redis broker's settings, bound from <c>Switchboard:Redis</c> (so <c>Switchboard__Redis__Configuration</c>
+/// in the environment). Used when <c>Switchboard:Broker</c> is <c>redis</c>.
+/// </summary>
+public sealed class RedisBrokerOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string SectionName = "Switchboard:Redis";
+
+    /// <summary>
+    /// The StackExchange.Redis connection string, for example <c>127.0.0.1:6379</c> or
+    /// <c>redis.internal:6379,password=secret</c>. Required with the Redis broker.
+    /// </summary>
+    public string? Configuration { get; set; }
+
+    /// <summary>
+    /// Prefix of every key and channel, so several Switchboard deployments can share one Redis
+    /// (<c>sb</c> gives <c>sb:{room}:stream</c>, <c>sb:room:lobby</c>).
+    /// </summary>
+    public string KeyPrefix { get; set; } = "sb";
+
+    /// <summary>
+    /// Seconds between this node's refreshes of its presence entries; each refresh also checks every
+    /// room it serves for publications a lost pub/sub message left undelivered.
+    /// </summary>
+    public double PresenceIntervalSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// Seconds after its last refresh that a node's presence entries expire. A node that dies without
+    /// a word leaves presence within this time, plus one interval for <c>left</c> events.
+    /// </summary>
+    public double PresenceTimeoutSeconds { get; set; } = 15;
+
+    /// <summary>
+    /// Longest a Redis call may take before the node treats Redis as unavailable for that request
+    /// (the client gets <c>unavailable</c>, the HTTP API 503).
+    /// </summary>
+    public double OperationTimeoutSeconds { get; set; } = 2;
+
+    /// <summary>
+    /// How long a node waits for a missing offset to arrive by pub/sub before reading it from the
+    /// stream. Gaps are normal for a moment (a local publication is delivered before the pub/sub
+    /// messages of earlier ones arrive), so this only delays recovery from a real loss.
+    /// </summary>
+    public double GapWaitMilliseconds { get; set; } = 100;
+}

@@ -1,0 +1,54 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Options;
+
+namespace Switchboard.Redis;
+
+/// <summary>Rejects Redis settings the broker cannot run with, when the Redis broker is selected.</summary>
+internal sealed class RedisBrokerOptionsValidator(IOptions<SwitchboardOptions> switchboard) : IValidateOptions<RedisBrokerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RedisBrokerOptions options)
+    {
+        if (switchboard.Value.Broker != RedisServiceCollectionExtensions.BrokerName)
+        {
+            return ValidateOptionsResult.Skip;
+        }
+
+        var failures = new List<string>();
+        void Require(bool ok, string key, string rule)
+        {
+            if (!ok)
+            {
+                failures.Add($"{RedisBrokerOptions.SectionName}:{key} {rule}");
+            }
+        }
+
+        Require(!string.IsNullOrWhiteSpace(options.Configuration), "Configuration", "is required when Switchboard:Broker is 'redis' (for example 127.0.0.1:6379)");
+        if (!string.IsNullOrWhiteSpace(options.Configuration))
+        {
+            Require(Parses(options.Configuration, out var error), "Configuration", $"is not a valid StackExchange.Redis connection string: {error}");
+        }
+
+        Require(options.KeyPrefix is { Length: >= 1 and <= 64 } && !options.KeyPrefix.Any(c => char.IsWhiteSpace(c) || c is '{' or '}'), "KeyPrefix", "must be 1-64 characters without spaces or braces");
+        Require(options.PresenceIntervalSeconds is >= 0.05 and <= 3600, "PresenceIntervalSeconds", "must be between 0.05 and 3600");
+        Require(options.PresenceTimeoutSeconds >= 2 * options.PresenceIntervalSeconds && options.PresenceTimeoutSeconds <= 86400, "PresenceTimeoutSeconds", "must be at least twice PresenceIntervalSeconds (a node gets two refreshes before it expires) and at most 86400");
+        Require(options.OperationTimeoutSeconds is >= 0.05 and <= 60, "OperationTimeoutSeconds", "must be between 0.05 and 60");
+        Require(options.GapWaitMilliseconds is >= 0 and <= 10_000, "GapWaitMilliseconds", "must be between 0 and 10000");
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static bool Parses(string configuration, out string error)
+    {
+        try
+        {
+            error = ConfigurationOptions.Parse(configuration).EndPoints.Count == 0 ? "no endpoint" : string.Empty;
+            return error.Length == 0;
+        }
+        catch (ArgumentException ex)
+        {
+            error = ex.Message;
+            return false;
+        }
+    }
+}

@@ -1,0 +1,11 @@
+namespace Switchboard.Tests.Brokers;
+
+/// <summary>A clock that moves only when told, for the in-memory broker's history TTL.</summary>
+public sealed class ManualTimeProvider : TimeProvider
+{
+    private DateTimeOffset _now = new(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Options;
+using Switchboard.Brokers;
+using Switchboard.Options;
+
+namespace Switchboard.Tests.Brokers;
+
+/// <summary>The broker contract against the in-memory broker.</summary>
+public sealed class MemoryBrokerContractTests : BrokerContractTests
+{
+    private readonly Dictionary<BrokerNode, ManualTimeProvider> _clocks = [];
+
+    protected override Task<BrokerNode> StartNodeAsync(int historySize = 100, double historyTtlSeconds = 300)
+    {
+        var options = new SwitchboardOptions { History = { Size = historySize, TtlSeconds = historyTtlSeconds } };
+        var clock = new ManualTimeProvider();
+        var broker = new MemoryBroker(Microsoft.Extensions.Options.Options.Create(options), clock);
+        var handler = new RecordingHandler();
+        broker.Attach(handler);
+        var node = new BrokerNode(broker, handler);
+        _clocks[node] = clock;
+        return Task.FromResult(node);
+    }
+
+    protected override void Age(BrokerNode node, TimeSpan age) => _clocks[node].Advance(age);
+}

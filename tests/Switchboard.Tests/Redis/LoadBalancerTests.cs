@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Switchboard.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Switchboard.Tests.Redis;
+
+/// <summary>
+/// The whole deployment: three node processes (the shipped host) behind a real nginx running the
+/// shipped configuration, one Redis. A node is killed with SIGKILL; its clients reconnect through
+/// nginx to the survivors and recover, with <c>since</c>, every message published meanwhile.
+/// Runs alone, after the parallel tests: starting three .NET processes on a 2-core machine that is
+/// also running the rest of the suite could take longer than the host's start-up deadline.
+/// </summary>
+[Collection(TimingSensitive.Name)]
+public sealed class LoadBalancerTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Room = "chat";
+    private const int Clients = 9;
+    private RedisServer _redis = null!;
+    private ServerProcess?[] _nodes = [];
+    private Uri[] _addresses = [];
+    private NginxServer? _nginx;
+
+    private NginxServer Nginx => _nginx ?? throw new InvalidOperationException("nginx was not started");
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        try
+        {
+            var environment = RedisNodes.Environment(_redis);
+            environment["Switchboard__Auth__AllowQueryUser"] = "true";
+            environment["Switchboard__Api__AllowWithoutKey"] = "true";
+            _nodes = Enumerable.Range(0, 3).Select(_ => (ServerProcess?)ServerProcess.Start(environment)).ToArray();
+            try
+            {
+                _addresses = await Task.WhenAll(_nodes.Select(n => n!.WaitForListeningAsync()));
+            }
+            catch (TimeoutException)
+            {
+                output.WriteLine(string.Join("\n-----\n", _nodes.Select(n => n!.Output)));
+                throw;
+            }
+
+            _nginx = await NginxServer.StartAsync(_addresses);
+        }
+        catch
+        {
+            // xUnit does not dispose a test whose initialization failed: no process may outlive it.
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_nginx is not null)
+        {
+            await _nginx.DisposeAsync();
+        }
+
+        foreach (var node in _nodes)
+        {
+            if (node is not null)
+            {
+                await node.DisposeAsync();
+            }
+        }
+
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ClientsOfAKilledNodeReconnectThroughNginxAndRecoverEveryMessagePublishedMeanwhile()
+    {
+        var chatters = new List<Chatter>();
+        try
+        {
+            for (var i = 0; i < Clients; i++)
+            {
+                chatters.Add(await Chatter.ConnectAsync(Nginx, $"c{i}"));
+            }
+
+            // Where did nginx put each client? Each is alone in a room named after it.
+            var nodeOf = new Dictionary<Chatter, int>();
+            for (var n = 0; n < _addresses.Length; n++)
+            {
+                using var http = new HttpClient { BaseAddress = _addresses[n], Timeout = TimeSpan.FromSeconds(10) };
+                var rooms = await http.GetFromJsonAsync<JsonElement>("api/rooms");
+                var here = rooms.GetProperty("rooms").EnumerateArray().Select(r => r.GetProperty("room").GetString()).ToHashSet();
+                foreach (var chatter in chatters.Where(c => here.Contains("where-" + c.User)))
+                {
+                    nodeOf[chatter] = n;
+                }
+            }
+
+            Assert.Equal(Clients, nodeOf.Count);
+            output.WriteLine("clients per node: " + string.Join(", ", Enumerable.Range(0, 3).Select(n => nodeOf.Values.Count(v => v == n))));
+            Assert.True(nodeOf.Values.Distinct().Count() == 3, "nginx spread the clients over every node");
+
+            // Everyone chats; everyone sees everything.
+            var published = 0;
+            published += await ChatAsync(chatters, 5);
+            await Task.WhenAll(chatters.Select(c => c.ReceiveUntilAsync(published)));
+
+            var victim = nodeOf.Values.GroupBy(v => v).MaxBy(g => g.Count())!.Key;
+            var moved = chatters.Where(c => nodeOf[c] == victim).ToList();
+            var stayed = chatters.Except(moved).ToList();
+            var killed = Stopwatch.StartNew();
+            await _nodes[victim]!.DisposeAsync(); // SIGKILL: no drain, no goodbye to Redis.
+            _nodes[victim] = null;
+            await Task.WhenAll(moved.Select(c => c.Client.WaitForCloseAsync()));
+
+            // Published while the moved clients are away: through nginx's HTTP API, and by the others.
+            for (var i = 0; i < 20; i++)
+            {
+                await PublishThroughNginxAsync($"api {i}");
+            }
+
+            published += 20;
+            published += await ChatAsync(stayed, 5);
+            var missed = published - moved.Min(c => c.LastOffset);
+
+            var recoveries = await Task.WhenAll(moved.Select(c => c.ReconnectAsync(Nginx)));
+            var recoveredIn = killed.Elapsed;
+            Assert.All(recoveries, Assert.True);
+
+            published += await ChatAsync(chatters, 3);
+            await Task.WhenAll(chatters.Select(c => c.ReceiveUntilAsync(published)));
+            foreach (var chatter in chatters)
+            {
+                // Zero lost, none twice, order kept: offsets 1..N exactly.
+                Assert.Equal(Enumerable.Range(1, published).Select(i => (ulong)i), chatter.Offsets);
+            }
+
+            output.WriteLine($"killed node {victim} with {moved.Count} clients; they missed up to {missed} messages, " +
+                $"reconnected through nginx and recovered them all (recovered:true) {recoveredIn.TotalMilliseconds:F0} ms after the kill; " +
+                $"{Clients} clients then held all {published} offsets in order");
+        }
+        finally
+        {
+            foreach (var chatter in chatters)
+            {
+                await chatter.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Each chatter publishes <paramref name="each"/> messages, awaiting every reply; returns how many.</summary>
+    private static async Task<int> ChatAsync(IReadOnlyList<Chatter> chatters, int each)
+    {
+        await Task.WhenAll(chatters.Select(async c =>
+        {
+            for (var i = 0; i < each; i++)
+            {
+                var reply = await c.Client.RequestAsync($$"""{"op":"publish","room":"{{Room}}","data":"{{c.User}} says {{i}}"}""");
+                Assert.Equal("reply", reply.GetProperty("op").GetString());
+            }
+        }));
+        return chatters.Count * each;
+    }
+
+    private async Task PublishThroughNginxAsync(string text)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            using var response = await Nginx.Http.PostAsJsonAsync("api/publish", new { room = Room, data = text });
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return;
+            }
+
+            // nginx answers 502 once for a POST it had already sent on a kept-alive connection to the
+            // dead node: that node published nothing, so sending it again is safe.
+            Assert.True(response.StatusCode == HttpStatusCode.BadGateway && DateTime.UtcNow < deadline, $"publish through nginx answered {response.StatusCode}:\n{Nginx.Output}");
+        }
+    }
+
+    /// <summary>One chat client through nginx, with every offset of the room it has seen.</summary>
+    private sealed class Chatter : IAsyncDisposable
+    {
+        private Chatter(string user, ProtocolClient client, string epoch)
+        {
+            User = user;
+            Client = client;
+            Epoch = epoch;
+        }
+
+        public string User { get; }
+
+        public ProtocolClient Client { get; private set; }
+
+        public string Epoch { get; }
+
+        public List<ulong> Offsets { get; } = [];
+
+        public int LastOffset => Offsets.Count == 0 ? 0 : (int)Offsets[^1];
+
+        public static async Task<Chatter> ConnectAsync(NginxServer nginx, string user)
+        {
+            var client = await ProtocolClient.ConnectAsync(nginx.Ws("ws?user=" + user));
+            await client.ExpectAsync("welcome");
+            var joined = await client.RequestAsync($$"""{"op":"join","room":"{{Room}}"}""");
+            Assert.Equal(0UL, joined.GetProperty("offset").GetUInt64());
+            await client.RequestAsync($$"""{"op":"join","room":"where-{{user}}"}""");
+            return new Chatter(user, client, joined.GetProperty("epoch").GetString()!);
+        }
+
+        public async Task ReceiveUntilAsync(int offset)
+        {
+            var messages = await Client.TakeAsync(Room, offset - LastOffset, TimeSpan.FromSeconds(15));
+            Offsets.AddRange(messages.Select(m => m.Offset()));
+        }
+
+        /// <summary>Reconnects through nginx and rejoins with <c>since</c>; returns the reply's <c>recovered</c>.</summary>
+        public async Task<bool> ReconnectAsync(NginxServer nginx)
+        {
+            await Client.DisposeAsync();
+            Client = await ProtocolClient.ConnectAsync(nginx.Ws("ws?user=" + User));
+            await Client.ExpectAsync("welcome");
+            var reply = await Client.RequestAsync($$$"""{"op":"join","room":"{{{Room}}}","since":{"offset":{{{LastOffset}}},"epoch":"{{{Epoch}}}"}}""");
+            Assert.Equal("reply", reply.GetProperty("op").GetString());
+            Offsets.AddRange(reply.GetProperty("publications").EnumerateArray().Select(p => p.Offset()));
+            return reply.GetProperty("recovered").GetBoolean();
+        }
+
+        public ValueTask DisposeAsync() => Client.DisposeAsync();
+    }
+}

@@ -1,0 +1,288 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Switchboard.Tests.Infrastructure;
+using Xunit;
+
+namespace Switchboard.Tests.Redis;
+
+/// <summary>Three Switchboard servers sharing one Redis: what a member on one sees of the others.</summary>
+public sealed class MultiNodeTests : IAsyncLifetime
+{
+    private RedisServer _redis = null!;
+    private TestServer[] _nodes = [];
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync(persistent: true);
+        try
+        {
+            _nodes = await RedisNodes.StartServersAsync(_redis, 3);
+        }
+        catch
+        {
+            // xUnit does not dispose a test whose initialization failed: nothing may outlive it.
+            await _redis.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task MembersOnThreeNodesReceiveEveryPublicationOfEveryNodeInOffsetOrder()
+    {
+        var members = new List<ProtocolClient>();
+        try
+        {
+            foreach (var (node, i) in _nodes.Select((n, i) => (n, i)))
+            {
+                var member = await node.ConnectAsync($"member{i}");
+                members.Add(member);
+                await member.RequestAsync("""{"op":"join","room":"lobby"}""");
+            }
+
+            const int each = 30;
+            var replies = await Task.WhenAll(members.Select(async member =>
+            {
+                var offsets = new List<ulong>();
+                for (var n = 0; n < each; n++)
+                {
+                    var reply = await member.RequestAsync($$"""{"op":"publish","room":"lobby","data":{{n}}}""");
+                    Assert.Equal("reply", reply.GetProperty("op").GetString());
+                    offsets.Add(reply.GetProperty("offset").GetUInt64());
+                }
+
+                return offsets;
+            }));
+
+            var expected = Enumerable.Range(1, members.Count * each).Select(i => (ulong)i).ToArray();
+            Assert.Equal(expected, replies.SelectMany(r => r).Order());
+            foreach (var member in members)
+            {
+                var received = await member.TakeAsync("lobby", expected.Length);
+                Assert.Equal(expected, received.Select(m => m.Offset()));
+            }
+        }
+        finally
+        {
+            foreach (var member in members)
+            {
+                await member.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ADirectMessageReachesEveryDeviceOfItsUserOnEveryNode()
+    {
+        await using var phone = await _nodes[0].ConnectAsync("bob");
+        await using var laptop = await _nodes[2].ConnectAsync("bob");
+        await using var alice = await _nodes[1].ConnectAsync("alice");
+
+        var reply = await alice.RequestAsync("""{"op":"send","user":"bob","data":{"text":"psst"}}""");
+        Assert.Equal("reply", reply.GetProperty("op").GetString());
+        using var response = await _nodes[1].Http.PostAsJsonAsync("api/send", new { user = "bob", data = "from the backend" });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        foreach (var device in new[] { phone, laptop })
+        {
+            var first = await device.ExpectAsync("direct");
+            Assert.Equal("alice", first.GetProperty("from").GetString());
+            Assert.Equal("psst", first.GetProperty("data").GetProperty("text").GetString());
+            var second = await device.ExpectAsync("direct");
+            Assert.Equal(JsonValueKind.Null, second.GetProperty("from").ValueKind);
+        }
+    }
+
+    [Fact]
+    public async Task PresenceIsTheUnionOfTheNodesAndJoinedAndLeftCrossNodes()
+    {
+        await using var alice = await _nodes[0].ConnectAsync("alice");
+        await alice.RequestAsync("""{"op":"join","room":"team"}""");
+        await alice.ExpectAsync(m => IsPresence(m, "joined", "alice"));
+
+        var bob = await _nodes[1].ConnectAsync("bob");
+        await using var carol = await _nodes[2].ConnectAsync("carol");
+        await bob.RequestAsync("""{"op":"join","room":"team"}""");
+        await carol.RequestAsync("""{"op":"join","room":"team"}""");
+        await alice.ExpectAsync(m => IsPresence(m, "joined", "bob"));
+        await alice.ExpectAsync(m => IsPresence(m, "joined", "carol"));
+        await carol.ExpectAsync(m => IsPresence(m, "joined", "carol"));
+
+        foreach (var (client, node) in new[] { (alice, 0), (carol, 2) })
+        {
+            var presence = await client.RequestAsync("""{"op":"presence","room":"team"}""");
+            Assert.Equal("""{"alice":1,"bob":1,"carol":1}""", presence.GetProperty("users").GetRawText());
+        }
+
+        using (var http = await _nodes[1].Http.GetAsync("api/rooms/team/presence"))
+        {
+            Assert.Contains("\"carol\":1", await http.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // bob's node has no member left in the room after this: its left event must still cross.
+        await bob.CloseAsync();
+        await bob.DisposeAsync();
+        await alice.ExpectAsync(m => IsPresence(m, "left", "bob"));
+        await carol.ExpectAsync(m => IsPresence(m, "left", "bob"));
+        var after = await alice.RequestAsync("""{"op":"presence","room":"team"}""");
+        Assert.Equal("""{"alice":1,"carol":1}""", after.GetProperty("users").GetRawText());
+    }
+
+    [Fact]
+    public async Task ANodeThatStopsGracefullyTellsTheOtherNodesItsUsersLeft()
+    {
+        await using var alice = await _nodes[0].ConnectAsync("alice");
+        await alice.RequestAsync("""{"op":"join","room":"deploy"}""");
+        await using var bob = await _nodes[1].ConnectAsync("bob");
+        await bob.RequestAsync("""{"op":"join","room":"deploy"}""");
+        await alice.ExpectAsync(m => IsPresence(m, "joined", "bob"));
+
+        // As on SIGTERM: the node drains (bob is closed with 1001), then leaves Redis.
+        await _nodes[1].StopAsync();
+        Assert.Equal(1001, (int?)await bob.WaitForCloseAsync());
+        await alice.ExpectAsync(m => IsPresence(m, "left", "bob"));
+        var presence = await alice.RequestAsync("""{"op":"presence","room":"deploy"}""");
+        Assert.Equal("""{"alice":1}""", presence.GetProperty("users").GetRawText());
+    }
+
+    [Fact]
+    public async Task ConnectionCountsThatSendNoEventReachOtherNodesWithinAHeartbeat()
+    {
+        await using var phone = await _nodes[0].ConnectAsync("dave");
+        await phone.RequestAsync("""{"op":"join","room":"counts"}""");
+        await using var laptop = await _nodes[0].ConnectAsync("dave");
+        await laptop.RequestAsync("""{"op":"join","room":"counts"}""");
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        string users;
+        while ((users = (await _nodes[2].Http.GetFromJsonAsync<JsonElement>("api/rooms/counts/presence")).GetProperty("users").GetRawText()) != """{"dave":2}""")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "node 2 still sees " + users);
+            // Polling interval: the count travels with the next heartbeat, which announces nothing.
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task AClientThatReconnectsToAnotherNodeRecoversEverythingItMissed()
+    {
+        var alice = await _nodes[0].ConnectAsync("alice");
+        var joined = await alice.RequestAsync("""{"op":"join","room":"news"}""");
+        var epoch = joined.GetProperty("epoch").GetString();
+        for (var i = 1; i <= 3; i++)
+        {
+            await alice.RequestAsync($$"""{"op":"publish","room":"news","data":{{i}}}""");
+        }
+
+        var seen = (await alice.TakeAsync("news", 3)).Last().Offset();
+        await alice.DisposeAsync();
+
+        for (var i = 4; i <= 6; i++)
+        {
+            using var published = await _nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "news", data = i });
+            Assert.Equal(HttpStatusCode.OK, published.StatusCode);
+        }
+
+        await using var again = await _nodes[2].ConnectAsync("alice");
+        var recovered = await again.RequestAsync($$$"""{"op":"join","room":"news","since":{"offset":{{{seen}}},"epoch":"{{{epoch}}}"}}""");
+        Assert.True(recovered.GetProperty("recovered").GetBoolean());
+        Assert.Equal([4UL, 5UL, 6UL], recovered.GetProperty("publications").EnumerateArray().Select(p => p.Offset()));
+        Assert.Equal([4, 5, 6], recovered.GetProperty("publications").EnumerateArray().Select(p => p.GetProperty("data").GetInt32()));
+    }
+
+    [Fact]
+    public async Task WhenARoomsStreamIsLostMembersAreClosedWith4002AndLearnItWhenTheyRejoin()
+    {
+        var alice = await _nodes[0].ConnectAsync("alice");
+        var joined = await alice.RequestAsync("""{"op":"join","room":"fragile"}""");
+        var epoch = joined.GetProperty("epoch").GetString();
+        using (var first = await _nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "fragile", data = 1 }))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        var seen = (await alice.TakeAsync("fragile", 1))[0].Offset();
+
+        // As Redis evicting the room, or restarting without persistence.
+        Assert.Equal(":2", await _redis.CommandAsync("DEL", "sb:{fragile}:meta", "sb:{fragile}:stream"));
+        using (var second = await _nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "fragile", data = 2 }))
+        {
+            Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        }
+
+        Assert.Equal(4002, (int?)await alice.WaitForCloseAsync());
+        await alice.DisposeAsync();
+
+        await using var again = await _nodes[2].ConnectAsync("alice");
+        var rejoined = await again.RequestAsync($$$"""{"op":"join","room":"fragile","since":{"offset":{{{seen}}},"epoch":"{{{epoch}}}"}}""");
+        Assert.False(rejoined.GetProperty("recovered").GetBoolean());
+        Assert.NotEqual(epoch, rejoined.GetProperty("epoch").GetString());
+        Assert.Equal([2], rejoined.GetProperty("publications").EnumerateArray().Select(p => p.GetProperty("data").GetInt32()));
+    }
+
+    [Fact]
+    public async Task WhileRedisIsDownNodesReportItAndRefusePublishesWithAnErrorThenRecover()
+    {
+        await using var alice = await _nodes[0].ConnectAsync("alice");
+        await alice.RequestAsync("""{"op":"join","room":"ops"}""");
+        await _redis.KillAsync();
+
+        await WaitForHealthAsync(_nodes[0], HttpStatusCode.ServiceUnavailable);
+        using (var health = await _nodes[0].Http.GetAsync("healthz"))
+        {
+            Assert.Contains("redis", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var refused = await _nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "ops", data = 1 }))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            var error = await refused.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("unavailable", error.GetProperty("error").GetProperty("code").GetString());
+        }
+
+        var failed = await alice.RequestAsync("""{"op":"publish","room":"ops","data":2}""");
+        Assert.Equal("error", failed.GetProperty("op").GetString());
+        Assert.Equal("unavailable", failed.GetProperty("code").GetString());
+
+        await _redis.RestartAsync();
+        foreach (var node in _nodes)
+        {
+            await WaitForHealthAsync(node, HttpStatusCode.OK);
+        }
+
+        var published = await alice.RequestAsync("""{"op":"publish","room":"ops","data":3}""");
+        Assert.Equal("reply", published.GetProperty("op").GetString());
+        var message = await alice.ExpectAsync("message");
+        Assert.Equal(3, message.GetProperty("data").GetInt32());
+    }
+
+    private static bool IsPresence(JsonElement message, string op, string user) =>
+        message.GetProperty("op").GetString() == op && message.GetProperty("user").GetString() == user;
+
+    private static async Task WaitForHealthAsync(TestServer node, HttpStatusCode status)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            using var response = await node.Http.GetAsync("healthz");
+            if (response.StatusCode == status)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"/healthz stayed {response.StatusCode}, expected {status}");
+            // Polling interval: readiness has no event to await.
+            await Task.Delay(20);
+        }
+    }
+}

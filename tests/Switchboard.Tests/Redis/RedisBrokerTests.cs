@@ -1,0 +1,273 @@
+using System.Text;
+using StackExchange.Redis;
+using Switchboard.Brokers;
+using Switchboard.Connections;
+using Switchboard.Protocol;
+using Switchboard.Redis;
+using Switchboard.Tests.Brokers;
+using Switchboard.Tests.Infrastructure;
+using Xunit;
+
+namespace Switchboard.Tests.Redis;
+
+/// <summary>
+/// What only a shared Redis shows: two broker nodes in one process, messages lost on the way
+/// (published by the same script to a channel nobody hears), streams lost, nodes that die.
+/// </summary>
+public sealed class RedisBrokerTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+    private readonly List<RedisBroker> _brokers = [];
+    private RedisServer _redis = null!;
+
+    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync(persistent: true);
+
+    public async Task DisposeAsync()
+    {
+        foreach (var broker in _brokers)
+        {
+            await broker.DisposeAsync();
+        }
+
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task PublicationsFromTwoNodesReachBothInTheSameOffsetOrder()
+    {
+        var (a, b) = (await StartAsync(), await StartAsync());
+        var room = NewRoom();
+        await a.Broker.SubscribeRoomAsync(room, Timeout());
+        await b.Broker.SubscribeRoomAsync(room, Timeout());
+        const int each = 100;
+        await Task.WhenAll(new[] { a, b }.Select(node => Task.Run(async () =>
+        {
+            for (var i = 0; i < each; i++)
+            {
+                await Publish(node, room, $"{i}");
+            }
+        }))).WaitAsync(Deadline);
+
+        var expected = Enumerable.Range(1, 2 * each).Select(i => (ulong)i).ToArray();
+        foreach (var node in new[] { a, b })
+        {
+            await Eventually.TrueAsync(() => node.Handler.Offsets(room).Length >= expected.Length, "every publication reached the node");
+            Assert.Equal(expected, node.Handler.Offsets(room));
+            Assert.Equal(0, node.Handler.StreamLosses(room));
+        }
+    }
+
+    [Fact]
+    public async Task AGapLeftByALostMessageIsFilledFromTheStreamBeforeLaterOffsets()
+    {
+        var (a, b) = (await StartAsync(), await StartAsync());
+        var room = NewRoom();
+        await a.Broker.SubscribeRoomAsync(room, Timeout());
+        await Publish(b, room, "1");
+        await PublishUnheardAsync(b, room, "2 never announced");
+        await Publish(b, room, "3");
+
+        await Eventually.TrueAsync(() => a.Handler.Offsets(room).Length >= 3, "the missing offset was read from the stream");
+        Assert.Equal([1UL, 2UL, 3UL], a.Handler.Offsets(room));
+        Assert.Equal("2 never announced", Encoding.UTF8.GetString(a.Handler.Publications(room)[1].Payload.Span));
+        Assert.Equal(0, a.Handler.StreamLosses(room));
+    }
+
+    [Fact]
+    public async Task ALostLastMessageIsDeliveredByTheNextHeartbeat()
+    {
+        var (a, b) = (await StartAsync(), await StartAsync());
+        var room = NewRoom();
+        await a.Broker.SubscribeRoomAsync(room, Timeout());
+        await Publish(b, room, "1");
+        await PublishUnheardAsync(b, room, "2, with nothing after it");
+
+        await Eventually.TrueAsync(() => a.Handler.Offsets(room).Length >= 2, "the heartbeat found the undelivered offset");
+        Assert.Equal([1UL, 2UL], a.Handler.Offsets(room));
+    }
+
+    [Fact]
+    public async Task AGapNoLongerRetainedClosesTheRoomsMembersAndDeliveryGoesOn()
+    {
+        var a = await StartAsync(historySize: 2);
+        var b = await StartAsync(historySize: 2);
+        var room = NewRoom();
+        await a.Broker.SubscribeRoomAsync(room, Timeout());
+        for (var i = 1; i <= 4; i++)
+        {
+            await PublishUnheardAsync(b, room, $"{i}");
+        }
+
+        await Publish(b, room, "5");
+        await Eventually.TrueAsync(() => a.Handler.StreamLosses(room) == 1, "the node reported the loss");
+        await Publish(b, room, "6");
+        await Eventually.TrueAsync(() => a.Handler.Offsets(room).Contains(6UL), "delivery went on after the loss");
+        Assert.DoesNotContain(1UL, a.Handler.Offsets(room));
+        Assert.Equal(a.Handler.Offsets(room).Order(), a.Handler.Offsets(room));
+    }
+
+    [Fact]
+    public async Task WhenTheStreamIsLostANewEpochStartsAndMembersAreTold()
+    {
+        var (a, b) = (await StartAsync(), await StartAsync());
+        var room = NewRoom();
+        await a.Broker.SubscribeRoomAsync(room, Timeout());
+        var before = await Publish(b, room, "1");
+        await Eventually.TrueAsync(() => a.Handler.Offsets(room).Length == 1, "the first publication arrived");
+
+        Assert.Equal(":2", await _redis.CommandAsync("DEL", $"sb:{{{room}}}:meta", $"sb:{{{room}}}:stream"));
+        var after = await Publish(b, room, "again");
+
+        Assert.NotEqual(before.Epoch, after.Epoch);
+        Assert.Equal(1UL, after.Offset);
+        await Eventually.TrueAsync(() => a.Handler.StreamLosses(room) == 1, "the node saw the new epoch");
+        await Eventually.TrueAsync(() => a.Handler.Offsets(room).Length == 2, "the new epoch's first publication was delivered");
+        var read = await b.Broker.ReadStreamAsync(room, before, 10, Timeout());
+        Assert.False(read.Recovered);
+    }
+
+    [Fact]
+    public async Task PresenceIsTheUnionOfEveryNodesUsers()
+    {
+        var (a, b) = (await StartAsync(), await StartAsync());
+        var room = NewRoom();
+        a.Handler.SetPresence(room, "alice", 1);
+        b.Handler.SetPresence(room, "alice", 2);
+        b.Handler.SetPresence(room, "bob", 1);
+        foreach (var node in new[] { a, b })
+        {
+            await node.Broker.SubscribeRoomAsync(room, Timeout());
+            await node.Broker.PublishPresenceAsync(room, Joined(room, "any"), Timeout());
+        }
+
+        foreach (var node in new[] { a, b })
+        {
+            Assert.Equal([new("alice", 3), new("bob", 1)], await node.Broker.PresenceAsync(room, Timeout()));
+        }
+
+        await b.Broker.UnsubscribeRoomAsync(room, Timeout());
+        Assert.Equal([new("alice", 1)], await a.Broker.PresenceAsync(room, Timeout()));
+    }
+
+    [Fact]
+    public async Task ANodeThatDiesLeavesPresenceWithinTheTimeoutAndItsUsersLeave()
+    {
+        var (a, b) = (await StartAsync(), await StartAsync());
+        var room = NewRoom();
+        a.Handler.SetPresence(room, "alice", 1);
+        b.Handler.SetPresence(room, "bob", 1);
+        b.Handler.SetPresence(room, "alice", 1);
+        foreach (var node in new[] { a, b })
+        {
+            await node.Broker.SubscribeRoomAsync(room, Timeout());
+            await node.Broker.PublishPresenceAsync(room, Joined(room, "any"), Timeout());
+        }
+
+        Assert.Equal(2, (await a.Broker.PresenceAsync(room, Timeout())).Count);
+        _brokers.Remove((RedisBroker)b.Broker);
+        await ((RedisBroker)b.Broker).AbandonAsync();
+
+        var died = DateTime.UtcNow;
+        await Eventually.TrueAsync(() => a.Handler.PresenceChanges(room).Any(e => e.Contains("\"left\"", StringComparison.Ordinal)), "the survivor announced that bob left");
+        // Documented bound: timeout plus one interval; the rest is slack for a busy machine.
+        Assert.True(DateTime.UtcNow - died < TimeSpan.FromSeconds(RedisNodes.PresenceTimeoutSeconds + RedisNodes.PresenceIntervalSeconds + 3));
+        var left = a.Handler.PresenceChanges(room).Where(e => e.Contains("\"left\"", StringComparison.Ordinal)).ToArray();
+        Assert.Equal([Encoding.UTF8.GetString(ServerMessages.PresenceChange(joined: false, room, "bob"))], left);
+        Assert.Equal([new("alice", 1)], await a.Broker.PresenceAsync(room, Timeout()));
+    }
+
+    [Fact]
+    public async Task DirectMessagesReachTheUserOnEveryNodeOnce()
+    {
+        var (a, b) = (await StartAsync(), await StartAsync());
+        var user = "user-" + Guid.NewGuid().ToString("N")[..8];
+        await a.Broker.SubscribeUserAsync(user, Timeout());
+        await b.Broker.SubscribeUserAsync(user, Timeout());
+        await a.Broker.SendToUserAsync(user, OutboundFrame.Text("{\"n\":1}"u8.ToArray()), Timeout());
+        await b.Broker.SendToUserAsync(user, OutboundFrame.Text("{\"n\":2}"u8.ToArray()), Timeout());
+
+        foreach (var node in new[] { a, b })
+        {
+            await Eventually.TrueAsync(() => node.Handler.Directs(user).Length == 2, $"both direct messages arrived (node a has {a.Handler.Directs(user).Length}, node b {b.Handler.Directs(user).Length})");
+        }
+
+        await b.Broker.UnsubscribeUserAsync(user, Timeout());
+        await a.Broker.SendToUserAsync(user, OutboundFrame.Text("{\"n\":3}"u8.ToArray()), Timeout());
+        await Eventually.TrueAsync(() => a.Handler.Directs(user).Length == 3, "the third arrived where the user still is");
+        Assert.Equal(2, b.Handler.Directs(user).Length);
+    }
+
+    [Fact]
+    public async Task WhileRedisIsDownTheBrokerSaysSoAndAfterwardsCatchesUpWhatItMissed()
+    {
+        var (a, b) = (await StartAsync(), await StartAsync());
+        var room = NewRoom();
+        await a.Broker.SubscribeRoomAsync(room, Timeout());
+        await Publish(b, room, "1");
+        await Eventually.TrueAsync(() => a.Handler.Offsets(room).Length == 1, "the first publication arrived");
+
+        await _redis.KillAsync();
+        await Eventually.TrueAsync(() => a.Broker.Unavailable is not null, "the broker noticed");
+        await Assert.ThrowsAsync<BrokerUnavailableException>(() => Publish(b, room, "lost?"));
+        await Assert.ThrowsAsync<BrokerUnavailableException>(() => Read(a, room));
+
+        await _redis.RestartAsync();
+        // Published as soon as Redis answers, before node a has resubscribed: only its catch-up can deliver it.
+        await PublishRawAsync(room, "2, while node a was away");
+        await Eventually.TrueAsync(() => a.Broker.Unavailable is null && b.Broker.Unavailable is null, "both nodes reconnected");
+        await Eventually.TrueAsync(() => a.Handler.Offsets(room).Length >= 2, "node a caught up");
+        await Publish(b, room, "3");
+        await Eventually.TrueAsync(() => a.Handler.Offsets(room).Length >= 3, "live delivery resumed");
+        Assert.Equal([1UL, 2UL, 3UL], a.Handler.Offsets(room));
+        Assert.Equal(0, a.Handler.StreamLosses(room));
+    }
+
+    private async Task<BrokerNode> StartAsync(int historySize = 100)
+    {
+        var handler = new RecordingHandler();
+        var broker = await RedisNodes.StartBrokerAsync(_redis, handler, historySize);
+        _brokers.Add(broker);
+        return new BrokerNode(broker, handler);
+    }
+
+    /// <summary>Runs the publish script with a channel nobody subscribes to: in the stream, never announced, as a message pub/sub dropped.</summary>
+    private static async Task PublishUnheardAsync(BrokerNode node, string room, string text)
+    {
+        var broker = (RedisBroker)node.Broker;
+        await broker.EvalAsync(LuaScripts.Publish, [broker.Keys.Meta(room), broker.Keys.Stream(room)],
+            ["nobody-listens", "0123456789abcdef", 100, 300_000, 301_000, "t", "tester", Encoding.UTF8.GetBytes(text)], Timeout());
+    }
+
+    /// <summary>Publishes through a connection of its own, retrying until Redis accepts, the moment it is back.</summary>
+    private async Task PublishRawAsync(string room, string text)
+    {
+        var keys = new RedisKeys("sb");
+        var deadline = DateTime.UtcNow + Deadline;
+        using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Configuration + ",abortConnect=false");
+        while (true)
+        {
+            try
+            {
+                await redis.GetDatabase().ScriptEvaluateAsync(LuaScripts.Publish, [keys.Meta(room), keys.Stream(room)],
+                    [keys.RoomChannelName(room), "0123456789abcdef", 100, 300_000, 301_000, "t", "tester", Encoding.UTF8.GetBytes(text)]).WaitAsync(Deadline);
+                return;
+            }
+            catch (RedisConnectionException) when (DateTime.UtcNow < deadline)
+            {
+                // Polling interval while the connection comes up.
+                await Task.Delay(10);
+            }
+        }
+    }
+
+    private static OutboundFrame Joined(string room, string user) => OutboundFrame.Text(ServerMessages.PresenceChange(joined: true, room, user));
+
+    private static string NewRoom() => "room-" + Guid.NewGuid().ToString("N")[..12];
+
+    private static CancellationToken Timeout() => new CancellationTokenSource(Deadline).Token;
+
+    private static async Task<StreamPosition> Publish(BrokerNode node, string room, string text) =>
+        await node.Broker.PublishAsync(room, "tester", Encoding.UTF8.GetBytes(text), isBinary: false, Timeout());
+
+    private static async Task<StreamRead> Read(BrokerNode node, string room) => await node.Broker.ReadStreamAsync(room, null, 10, Timeout());
+}

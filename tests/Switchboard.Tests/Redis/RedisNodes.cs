@@ -1,0 +1,66 @@
+using System.Globalization;
+using Switchboard.Brokers;
+using Switchboard.Options;
+using Switchboard.Redis;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Redis;
+
+/// <summary>Nodes on a test Redis: bare brokers for broker-level tests, and settings for whole servers.</summary>
+public static class RedisNodes
+{
+    /// <summary>Presence refresh period in tests: short, so death and lost-message checks take a second, not twenty.</summary>
+    public const double PresenceIntervalSeconds = 0.25;
+
+    /// <summary>Presence timeout in tests (four refreshes).</summary>
+    public const double PresenceTimeoutSeconds = 1;
+
+    /// <summary>Starts a Redis broker attached to <paramref name="handler"/>, connected to <paramref name="redis"/>.</summary>
+    public static async Task<RedisBroker> StartBrokerAsync(RedisServer redis, IBrokerHandler handler, int historySize = 100, double historyTtlSeconds = 300)
+    {
+        var options = new RedisBrokerOptions
+        {
+            Configuration = redis.Configuration,
+            PresenceIntervalSeconds = PresenceIntervalSeconds,
+            PresenceTimeoutSeconds = PresenceTimeoutSeconds,
+        };
+        var switchboard = new SwitchboardOptions { Broker = "redis", History = { Size = historySize, TtlSeconds = historyTtlSeconds } };
+        var broker = new RedisBroker(Microsoft.Extensions.Options.Options.Create(options), Microsoft.Extensions.Options.Options.Create(switchboard));
+        broker.Attach(handler);
+        await broker.ConnectAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        return broker;
+    }
+
+    /// <summary>Starts <paramref name="count"/> server nodes on <paramref name="redis"/> at once; if one fails, stops the others.</summary>
+    public static async Task<TestServer[]> StartServersAsync(RedisServer redis, int count)
+    {
+        var starting = Enumerable.Range(0, count).Select(_ => TestServer.StartAsync(Settings(redis))).ToArray();
+        try
+        {
+            return await Task.WhenAll(starting);
+        }
+        catch
+        {
+            foreach (var started in starting.Where(t => t.IsCompletedSuccessfully))
+            {
+                await started.Result.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Configuration keys of a server node using <paramref name="redis"/> (for <see cref="TestServer.StartAsync"/>).</summary>
+    public static Dictionary<string, string?> Settings(RedisServer redis) => new()
+    {
+        ["Switchboard:Broker"] = "redis",
+        ["Switchboard:Redis:Configuration"] = redis.Configuration,
+        ["Switchboard:Redis:PresenceIntervalSeconds"] = PresenceIntervalSeconds.ToString(CultureInfo.InvariantCulture),
+        ["Switchboard:Redis:PresenceTimeoutSeconds"] = PresenceTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
+        ["Switchboard:Shutdown:DrainSeconds"] = "1",
+    };
+
+    /// <summary>The same settings as environment variables, for a node process.</summary>
+    public static Dictionary<string, string> Environment(RedisServer redis) =>
+        Settings(redis).ToDictionary(p => p.Key.Replace(":", "__", StringComparison.Ordinal), p => p.Value!);
+}

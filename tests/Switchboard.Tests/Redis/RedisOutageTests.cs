@@ -1,0 +1,148 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Switchboard.Tests.Infrastructure;
+using Xunit;
+
+namespace Switchboard.Tests.Redis;
+
+/// <summary>Redis dies under load and comes back: nothing acknowledged may vanish.</summary>
+public sealed class RedisOutageTests : IAsyncLifetime
+{
+    private RedisServer _redis = null!;
+    private TestServer[] _nodes = [];
+
+    public async Task InitializeAsync()
+    {
+        // Append-only file fsynced on every write, as a Redis that must not lose acknowledged writes runs.
+        _redis = await RedisServer.StartAsync(persistent: true);
+        try
+        {
+            _nodes = await RedisNodes.StartServersAsync(_redis, 2);
+        }
+        catch
+        {
+            // xUnit does not dispose a test whose initialization failed: nothing may outlive it.
+            await _redis.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task KillingRedisWhilePublishingThroughTheApiLosesNoAcknowledgedPublication()
+    {
+        var members = new List<ProtocolClient>();
+        try
+        {
+            foreach (var (node, i) in new[] { _nodes[0], _nodes[1], _nodes[1] }.Select((n, i) => (n, i)))
+            {
+                var member = await node.ConnectAsync($"member{i}");
+                members.Add(member);
+                await member.RequestAsync("""{"op":"join","room":"feed"}""");
+            }
+
+            var publisher = new ApiPublisher(_nodes);
+            using var stop = new CancellationTokenSource();
+            var publishing = publisher.RunAsync("feed", stop.Token);
+
+            await publisher.WaitAsync(p => p.Acknowledged >= 30, "30 publications before the outage");
+            await _redis.KillAsync();
+            var refusedBefore = publisher.Refused;
+            await publisher.WaitAsync(p => p.Refused >= refusedBefore + 50, "the outage refused publications");
+            await _redis.RestartAsync();
+            var acknowledgedBefore = publisher.Acknowledged;
+            await publisher.WaitAsync(p => p.Acknowledged >= acknowledgedBefore + 30, "publications resumed after Redis came back");
+            await stop.CancelAsync();
+            await publishing.WaitAsync(TimeSpan.FromSeconds(10));
+
+            var acknowledged = publisher.AcknowledgedOffsets();
+            var top = acknowledged.Keys.Max();
+            Assert.True(publisher.Refused >= 50);
+            foreach (var member in members)
+            {
+                // Every offset up to the last acknowledged one, exactly once and in order: an
+                // acknowledged publication never vanishes, and one whose answer was lost with Redis
+                // was either never written or is delivered like the rest.
+                var received = await member.TakeAsync("feed", (int)top, TimeSpan.FromSeconds(20));
+                Assert.Equal(Enumerable.Range(1, (int)top).Select(i => (ulong)i), received.Select(m => m.Offset()));
+                var data = received.ToDictionary(m => m.Offset(), m => m.GetProperty("data").GetInt32());
+                Assert.All(acknowledged, a => Assert.Equal(a.Value, data[a.Key]));
+            }
+        }
+        finally
+        {
+            foreach (var member in members)
+            {
+                await member.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Publishes numbered messages through the HTTP API of each node in turn, keeping every answer.</summary>
+    private sealed class ApiPublisher(TestServer[] nodes)
+    {
+        private readonly Lock _lock = new();
+        private readonly Dictionary<ulong, int> _acknowledged = [];
+        private int _refused;
+
+        public int Acknowledged
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _acknowledged.Count;
+                }
+            }
+        }
+
+        public int Refused => Volatile.Read(ref _refused);
+
+        public Dictionary<ulong, int> AcknowledgedOffsets()
+        {
+            lock (_lock)
+            {
+                return new Dictionary<ulong, int>(_acknowledged);
+            }
+        }
+
+        public async Task RunAsync(string room, CancellationToken stop)
+        {
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                using var response = await nodes[n % nodes.Length].Http.PostAsJsonAsync("api/publish", new { room, data = n }, CancellationToken.None);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    var position = await response.Content.ReadFromJsonAsync<JsonElement>(CancellationToken.None);
+                    lock (_lock)
+                    {
+                        Assert.True(_acknowledged.TryAdd(position.GetProperty("offset").GetUInt64(), n), "two publications got the same offset");
+                    }
+
+                    continue;
+                }
+
+                // The only other answer allowed is the documented one.
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+                var error = await response.Content.ReadFromJsonAsync<JsonElement>(CancellationToken.None);
+                Assert.Equal("unavailable", error.GetProperty("error").GetProperty("code").GetString());
+                Interlocked.Increment(ref _refused);
+                // Pacing while refused, so the outage is a few hundred requests rather than a busy loop.
+                await Task.Delay(20, CancellationToken.None);
+            }
+        }
+
+        public Task WaitAsync(Func<ApiPublisher, bool> condition, string because) =>
+            Eventually.TrueAsync(() => condition(this), because, TimeSpan.FromSeconds(20));
+    }
+}

@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Switchboard.ScaleBench;
+
+/// <summary>One Switchboard node in this process on 127.0.0.1, port chosen by the OS.</summary>
+internal sealed class BenchNode : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private BenchNode(WebApplication app, Uri ws)
+    {
+        _app = app;
+        Ws = ws;
+    }
+
+    /// <summary>ws://127.0.0.1:PORT/ws</summary>
+    public Uri Ws { get; }
+
+    public static async Task<BenchNode> StartAsync(string? redis)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Switchboard:Broker"] = redis is null ? "memory" : "redis",
+            ["Switchboard:Redis:Configuration"] = redis,
+            ["Switchboard:Auth:AllowQueryUser"] = "true",
+            ["Switchboard:Limits:PublishesPerSecond"] = "1000000",
+            ["Switchboard:Limits:PublishBurst"] = "1000000",
+            ["Switchboard:Limits:CommandsPerSecond"] = "1000000",
+            ["Switchboard:Limits:CommandBurst"] = "1000000",
+            ["Switchboard:Shutdown:DrainSeconds"] = "1",
+        });
+        builder.Services.AddSwitchboard().AddSwitchboardRedis();
+        var app = builder.Build();
+        app.MapSwitchboard();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        return new BenchNode(app, new Uri(address.Replace("http://", "ws://", StringComparison.Ordinal).TrimEnd('/') + "/ws"));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,3 @@
+using Switchboard.ScaleBench;
+
+return await BenchCommand.Create().Parse(args).InvokeAsync();
