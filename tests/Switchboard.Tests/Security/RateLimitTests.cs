@@ -72,7 +72,8 @@ public sealed class RateLimitTests
         await using var flooder = await server.ConnectAsync("alice");
         await using var bystander = await server.ConnectAsync("bob");
 
-        await flooder.SendAsync(Lines(20, i => $$"""{"op":"presence","room":"lobby","id":{{i}}}"""));
+        // Ids from 1000 up, so that no answer to the flood can pass for the answer to the probe below.
+        await flooder.SendAsync(Lines(20, i => $$"""{"op":"presence","room":"lobby","id":{{1000 + i}}}"""));
 
         await AssertClosedBeforeAnsweringAsync(flooder, CloseCodes.RateLimited);
         Assert.False(CloseCodes.ShouldReconnect(CloseCodes.RateLimited), "4503 tells the client to back off rather than reconnect at once");
