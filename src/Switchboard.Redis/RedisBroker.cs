@@ -124,6 +124,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         redis.PreserveAsyncOrder = true;
         redis.ConnectionFailed += OnConnectionFailed;
         redis.ConnectionRestored += OnConnectionRestored;
+        Task verify;
         lock (_lifecycle)
         {
             if (_disposed)
@@ -134,11 +135,21 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
 
             _redis = redis;
             _heartbeat = HeartbeatLoopAsync(_stoppingToken);
-            _verify = VerifyWritableAsync(_stoppingToken);
+            _verify = verify = VerifyWritableAsync(_stoppingToken);
         }
 
         if (redis.IsConnected)
         {
+            try
+            {
+                // Ready when this returns.
+                await verify.WaitAsync(2 * OperationTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Redis is slow to take commands: readiness follows in the background.
+            }
+
             Log.Connected(_logger, NodeId, Endpoints(redis));
         }
         else
