@@ -59,7 +59,7 @@ public sealed partial class NginxServer : IAsyncDisposable
         {
             try
             {
-                return await StartOnceAsync(upstream, FreePort());
+                return await StartOnceAsync(upstream, FreePorts.Next());
             }
             catch (PortTakenException) when (attempt < 5)
             {
@@ -198,13 +198,6 @@ public sealed partial class NginxServer : IAsyncDisposable
                 _output.AppendLine(line);
             }
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [GeneratedRegex(@"listen\s+\d+;")]

@@ -54,7 +54,7 @@ public sealed class RedisServer : IAsyncDisposable
         // A port found free can be taken before redis binds it; another one is tried then.
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            var server = new RedisServer(directory, persistent, FreePort());
+            var server = new RedisServer(directory, persistent, FreePorts.Next());
             try
             {
                 await server.StartProcessAsync();
@@ -233,12 +233,5 @@ public sealed class RedisServer : IAsyncDisposable
                 _output.AppendLine(line);
             }
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -9,33 +9,11 @@ namespace Switchboard.Tests.Redis;
 /// <summary>Three Switchboard servers sharing one Redis: what a member on one sees of the others.</summary>
 public sealed class MultiNodeTests : IAsyncLifetime
 {
-    private RedisServer _redis = null!;
-    private TestServer[] _nodes = [];
+    private RedisCluster _cluster = null!;
 
-    public async Task InitializeAsync()
-    {
-        _redis = await RedisServer.StartAsync(persistent: true);
-        try
-        {
-            _nodes = await RedisNodes.StartServersAsync(_redis, 3);
-        }
-        catch
-        {
-            // xUnit does not dispose a test whose initialization failed: nothing may outlive it.
-            await _redis.DisposeAsync();
-            throw;
-        }
-    }
+    public async Task InitializeAsync() => _cluster = await RedisCluster.StartAsync(3);
 
-    public async Task DisposeAsync()
-    {
-        foreach (var node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        await _redis.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     [Fact]
     public async Task MembersOnThreeNodesReceiveEveryPublicationOfEveryNodeInOffsetOrder()
@@ -43,7 +21,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
         var members = new List<ProtocolClient>();
         try
         {
-            foreach (var (node, i) in _nodes.Select((n, i) => (n, i)))
+            foreach (var (node, i) in _cluster.Nodes.Select((n, i) => (n, i)))
             {
                 var member = await node.ConnectAsync($"member{i}");
                 members.Add(member);
@@ -84,13 +62,13 @@ public sealed class MultiNodeTests : IAsyncLifetime
     [Fact]
     public async Task ADirectMessageReachesEveryDeviceOfItsUserOnEveryNode()
     {
-        await using var phone = await _nodes[0].ConnectAsync("bob");
-        await using var laptop = await _nodes[2].ConnectAsync("bob");
-        await using var alice = await _nodes[1].ConnectAsync("alice");
+        await using var phone = await _cluster.Nodes[0].ConnectAsync("bob");
+        await using var laptop = await _cluster.Nodes[2].ConnectAsync("bob");
+        await using var alice = await _cluster.Nodes[1].ConnectAsync("alice");
 
         var reply = await alice.RequestAsync("""{"op":"send","user":"bob","data":{"text":"psst"}}""");
         Assert.Equal("reply", reply.GetProperty("op").GetString());
-        using var response = await _nodes[1].Http.PostAsJsonAsync("api/send", new { user = "bob", data = "from the backend" });
+        using var response = await _cluster.Nodes[1].Http.PostAsJsonAsync("api/send", new { user = "bob", data = "from the backend" });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
         foreach (var device in new[] { phone, laptop })
@@ -106,12 +84,12 @@ public sealed class MultiNodeTests : IAsyncLifetime
     [Fact]
     public async Task PresenceIsTheUnionOfTheNodesAndJoinedAndLeftCrossNodes()
     {
-        await using var alice = await _nodes[0].ConnectAsync("alice");
+        await using var alice = await _cluster.Nodes[0].ConnectAsync("alice");
         await alice.RequestAsync("""{"op":"join","room":"team"}""");
         await alice.ExpectAsync(m => IsPresence(m, "joined", "alice"));
 
-        var bob = await _nodes[1].ConnectAsync("bob");
-        await using var carol = await _nodes[2].ConnectAsync("carol");
+        var bob = await _cluster.Nodes[1].ConnectAsync("bob");
+        await using var carol = await _cluster.Nodes[2].ConnectAsync("carol");
         await bob.RequestAsync("""{"op":"join","room":"team"}""");
         await carol.RequestAsync("""{"op":"join","room":"team"}""");
         await alice.ExpectAsync(m => IsPresence(m, "joined", "bob"));
@@ -124,7 +102,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
             Assert.Equal("""{"alice":1,"bob":1,"carol":1}""", presence.GetProperty("users").GetRawText());
         }
 
-        using (var http = await _nodes[1].Http.GetAsync("api/rooms/team/presence"))
+        using (var http = await _cluster.Nodes[1].Http.GetAsync("api/rooms/team/presence"))
         {
             Assert.Contains("\"carol\":1", await http.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
@@ -141,14 +119,14 @@ public sealed class MultiNodeTests : IAsyncLifetime
     [Fact]
     public async Task ANodeThatStopsGracefullyTellsTheOtherNodesItsUsersLeft()
     {
-        await using var alice = await _nodes[0].ConnectAsync("alice");
+        await using var alice = await _cluster.Nodes[0].ConnectAsync("alice");
         await alice.RequestAsync("""{"op":"join","room":"deploy"}""");
-        await using var bob = await _nodes[1].ConnectAsync("bob");
+        await using var bob = await _cluster.Nodes[1].ConnectAsync("bob");
         await bob.RequestAsync("""{"op":"join","room":"deploy"}""");
         await alice.ExpectAsync(m => IsPresence(m, "joined", "bob"));
 
         // As on SIGTERM: the node drains (bob is closed with 1001), then leaves Redis.
-        await _nodes[1].StopAsync();
+        await _cluster.Nodes[1].StopAsync();
         Assert.Equal(1001, (int?)await bob.WaitForCloseAsync());
         await alice.ExpectAsync(m => IsPresence(m, "left", "bob"));
         var presence = await alice.RequestAsync("""{"op":"presence","room":"deploy"}""");
@@ -158,14 +136,14 @@ public sealed class MultiNodeTests : IAsyncLifetime
     [Fact]
     public async Task ConnectionCountsThatSendNoEventReachOtherNodesWithinAHeartbeat()
     {
-        await using var phone = await _nodes[0].ConnectAsync("dave");
+        await using var phone = await _cluster.Nodes[0].ConnectAsync("dave");
         await phone.RequestAsync("""{"op":"join","room":"counts"}""");
-        await using var laptop = await _nodes[0].ConnectAsync("dave");
+        await using var laptop = await _cluster.Nodes[0].ConnectAsync("dave");
         await laptop.RequestAsync("""{"op":"join","room":"counts"}""");
 
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         string users;
-        while ((users = (await _nodes[2].Http.GetFromJsonAsync<JsonElement>("api/rooms/counts/presence")).GetProperty("users").GetRawText()) != """{"dave":2}""")
+        while ((users = (await _cluster.Nodes[2].Http.GetFromJsonAsync<JsonElement>("api/rooms/counts/presence")).GetProperty("users").GetRawText()) != """{"dave":2}""")
         {
             Assert.True(DateTime.UtcNow < deadline, "node 2 still sees " + users);
             // Polling interval: the count travels with the next heartbeat, which announces nothing.
@@ -176,7 +154,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
     [Fact]
     public async Task AClientThatReconnectsToAnotherNodeRecoversEverythingItMissed()
     {
-        var alice = await _nodes[0].ConnectAsync("alice");
+        var alice = await _cluster.Nodes[0].ConnectAsync("alice");
         var joined = await alice.RequestAsync("""{"op":"join","room":"news"}""");
         var epoch = joined.GetProperty("epoch").GetString();
         for (var i = 1; i <= 3; i++)
@@ -189,11 +167,11 @@ public sealed class MultiNodeTests : IAsyncLifetime
 
         for (var i = 4; i <= 6; i++)
         {
-            using var published = await _nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "news", data = i });
+            using var published = await _cluster.Nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "news", data = i });
             Assert.Equal(HttpStatusCode.OK, published.StatusCode);
         }
 
-        await using var again = await _nodes[2].ConnectAsync("alice");
+        await using var again = await _cluster.Nodes[2].ConnectAsync("alice");
         var recovered = await again.RequestAsync($$$"""{"op":"join","room":"news","since":{"offset":{{{seen}}},"epoch":"{{{epoch}}}"}}""");
         Assert.True(recovered.GetProperty("recovered").GetBoolean());
         Assert.Equal([4UL, 5UL, 6UL], recovered.GetProperty("publications").EnumerateArray().Select(p => p.Offset()));
@@ -203,10 +181,10 @@ public sealed class MultiNodeTests : IAsyncLifetime
     [Fact]
     public async Task WhenARoomsStreamIsLostMembersAreClosedWith4002AndLearnItWhenTheyRejoin()
     {
-        var alice = await _nodes[0].ConnectAsync("alice");
+        var alice = await _cluster.Nodes[0].ConnectAsync("alice");
         var joined = await alice.RequestAsync("""{"op":"join","room":"fragile"}""");
         var epoch = joined.GetProperty("epoch").GetString();
-        using (var first = await _nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "fragile", data = 1 }))
+        using (var first = await _cluster.Nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "fragile", data = 1 }))
         {
             Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         }
@@ -214,8 +192,8 @@ public sealed class MultiNodeTests : IAsyncLifetime
         var seen = (await alice.TakeAsync("fragile", 1))[0].Offset();
 
         // As Redis evicting the room, or restarting without persistence.
-        Assert.Equal(":2", await _redis.CommandAsync("DEL", "sb:{fragile}:meta", "sb:{fragile}:stream"));
-        using (var second = await _nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "fragile", data = 2 }))
+        Assert.Equal(":2", await _cluster.Redis.CommandAsync("DEL", "sb:{fragile}:meta", "sb:{fragile}:stream"));
+        using (var second = await _cluster.Nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "fragile", data = 2 }))
         {
             Assert.Equal(HttpStatusCode.OK, second.StatusCode);
         }
@@ -223,7 +201,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
         Assert.Equal(4002, (int?)await alice.WaitForCloseAsync());
         await alice.DisposeAsync();
 
-        await using var again = await _nodes[2].ConnectAsync("alice");
+        await using var again = await _cluster.Nodes[2].ConnectAsync("alice");
         var rejoined = await again.RequestAsync($$$"""{"op":"join","room":"fragile","since":{"offset":{{{seen}}},"epoch":"{{{epoch}}}"}}""");
         Assert.False(rejoined.GetProperty("recovered").GetBoolean());
         Assert.NotEqual(epoch, rejoined.GetProperty("epoch").GetString());
@@ -233,17 +211,17 @@ public sealed class MultiNodeTests : IAsyncLifetime
     [Fact]
     public async Task WhileRedisIsDownNodesReportItAndRefusePublishesWithAnErrorThenRecover()
     {
-        await using var alice = await _nodes[0].ConnectAsync("alice");
+        await using var alice = await _cluster.Nodes[0].ConnectAsync("alice");
         await alice.RequestAsync("""{"op":"join","room":"ops"}""");
-        await _redis.KillAsync();
+        await _cluster.Redis.KillAsync();
 
-        await WaitForHealthAsync(_nodes[0], HttpStatusCode.ServiceUnavailable);
-        using (var health = await _nodes[0].Http.GetAsync("healthz"))
+        await WaitForHealthAsync(_cluster.Nodes[0], HttpStatusCode.ServiceUnavailable);
+        using (var health = await _cluster.Nodes[0].Http.GetAsync("healthz"))
         {
             Assert.Contains("redis", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
-        using (var refused = await _nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "ops", data = 1 }))
+        using (var refused = await _cluster.Nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "ops", data = 1 }))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
             var error = await refused.Content.ReadFromJsonAsync<JsonElement>();
@@ -254,8 +232,8 @@ public sealed class MultiNodeTests : IAsyncLifetime
         Assert.Equal("error", failed.GetProperty("op").GetString());
         Assert.Equal("unavailable", failed.GetProperty("code").GetString());
 
-        await _redis.RestartAsync();
-        foreach (var node in _nodes)
+        await _cluster.Redis.RestartAsync();
+        foreach (var node in _cluster.Nodes)
         {
             await WaitForHealthAsync(node, HttpStatusCode.OK);
         }

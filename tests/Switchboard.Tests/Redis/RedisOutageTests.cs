@@ -9,34 +9,11 @@ namespace Switchboard.Tests.Redis;
 /// <summary>Redis dies under load and comes back: nothing acknowledged may vanish.</summary>
 public sealed class RedisOutageTests : IAsyncLifetime
 {
-    private RedisServer _redis = null!;
-    private TestServer[] _nodes = [];
+    private RedisCluster _cluster = null!;
 
-    public async Task InitializeAsync()
-    {
-        // Append-only file fsynced on every write, as a Redis that must not lose acknowledged writes runs.
-        _redis = await RedisServer.StartAsync(persistent: true);
-        try
-        {
-            _nodes = await RedisNodes.StartServersAsync(_redis, 2);
-        }
-        catch
-        {
-            // xUnit does not dispose a test whose initialization failed: nothing may outlive it.
-            await _redis.DisposeAsync();
-            throw;
-        }
-    }
+    public async Task InitializeAsync() => _cluster = await RedisCluster.StartAsync(2);
 
-    public async Task DisposeAsync()
-    {
-        foreach (var node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        await _redis.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     [Fact]
     public async Task KillingRedisWhilePublishingThroughTheApiLosesNoAcknowledgedPublication()
@@ -44,22 +21,22 @@ public sealed class RedisOutageTests : IAsyncLifetime
         var members = new List<ProtocolClient>();
         try
         {
-            foreach (var (node, i) in new[] { _nodes[0], _nodes[1], _nodes[1] }.Select((n, i) => (n, i)))
+            foreach (var (node, i) in new[] { _cluster.Nodes[0], _cluster.Nodes[1], _cluster.Nodes[1] }.Select((n, i) => (n, i)))
             {
                 var member = await node.ConnectAsync($"member{i}");
                 members.Add(member);
                 await member.RequestAsync("""{"op":"join","room":"feed"}""");
             }
 
-            var publisher = new ApiPublisher(_nodes);
+            var publisher = new ApiPublisher(_cluster.Nodes);
             using var stop = new CancellationTokenSource();
             var publishing = publisher.RunAsync("feed", stop.Token);
 
             await publisher.WaitAsync(p => p.Acknowledged >= 30, "30 publications before the outage");
-            await _redis.KillAsync();
+            await _cluster.Redis.KillAsync();
             var refusedBefore = publisher.Refused;
             await publisher.WaitAsync(p => p.Refused >= refusedBefore + 50, "the outage refused publications");
-            await _redis.RestartAsync();
+            await _cluster.Redis.RestartAsync();
             var acknowledgedBefore = publisher.Acknowledged;
             await publisher.WaitAsync(p => p.Acknowledged >= acknowledgedBefore + 30, "publications resumed after Redis came back");
             await stop.CancelAsync();
