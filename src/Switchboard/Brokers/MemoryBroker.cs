@@ -8,8 +8,9 @@ namespace Switchboard.Brokers;
 
 /// <summary>
 /// The single-node broker: streams live in this process and deliveries go straight to the attached
-/// node. Ordering comes from delivering while holding the room stream's lock; fan-out itself only
-/// enqueues, so the lock is held for microseconds per member, never across socket I/O.
+/// node. The room stream's lock only orders: it takes the offset and appends to the history and the
+/// delivery line; fan-out happens after it is released, one deliverer per room at a time, so a join
+/// reading the stream never waits behind a fan-out to thousands of members.
 /// </summary>
 public sealed class MemoryBroker : IBroker
 {
@@ -37,11 +38,17 @@ public sealed class MemoryBroker : IBroker
     public void Attach(IBrokerHandler handler) => _handler = handler;
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Completes once the publication has been handed to the node's members, so a publisher sees its
+    /// message before its reply; usually that is before this method returns.
+    /// </remarks>
     public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken)
     {
         while (true)
         {
             var stream = _streams.GetOrAdd(room, static r => new MemoryRoomStream(r));
+            Publication publication;
+            StreamPosition position;
             lock (stream)
             {
                 if (stream.Removed)
@@ -49,10 +56,21 @@ public sealed class MemoryBroker : IBroker
                     continue;
                 }
 
-                var publication = stream.Append(from, payload, isBinary, _history.Size, _time.GetUtcNow());
-                Handler.OnPublication(publication);
-                return ValueTask.FromResult(stream.Position);
+                publication = stream.Append(from, payload, isBinary, _history.Size, _time.GetUtcNow());
+                position = stream.Position;
             }
+
+            stream.Deliveries.Deliver(Handler);
+            var delivered = stream.Deliveries.WhenDelivered(publication.Offset);
+            return delivered.IsCompletedSuccessfully
+                ? ValueTask.FromResult(position)
+                : AwaitDeliveredAsync(delivered, position, cancellationToken);
+        }
+
+        static async ValueTask<StreamPosition> AwaitDeliveredAsync(Task delivered, StreamPosition position, CancellationToken cancellationToken)
+        {
+            await delivered.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return position;
         }
     }
 
@@ -106,7 +124,7 @@ public sealed class MemoryBroker : IBroker
             {
                 if (!stream.Removed)
                 {
-                    stream.Interest++;
+                    stream.Subscribed = true;
                     return ValueTask.CompletedTask;
                 }
             }
@@ -120,7 +138,7 @@ public sealed class MemoryBroker : IBroker
         {
             lock (stream)
             {
-                stream.Interest--;
+                stream.Subscribed = false;
             }
         }
 
@@ -145,7 +163,7 @@ public sealed class MemoryBroker : IBroker
             lock (stream)
             {
                 stream.Trim(now - Ttl);
-                if (stream.Interest > 0 || now - stream.LastActivity < Ttl)
+                if (stream.Subscribed || now - stream.LastActivity < Ttl)
                 {
                     continue;
                 }

@@ -5,8 +5,9 @@ namespace Switchboard.Brokers;
 
 /// <summary>
 /// One room's stream in the in-memory broker: the offset counter, the epoch, a bounded history, and
-/// the count of interested nodes (here 0 or 1). All members are guarded by locking the instance;
-/// publishing delivers while holding it, which is what keeps every member's view in offset order.
+/// whether the node is subscribed (the hub subscribes once per room and unsubscribes once). All
+/// members are guarded by locking the instance, except <see cref="Deliveries"/>, which has its own
+/// order: a publication enters it under the lock, so it leaves it in offset order.
 /// </summary>
 internal sealed class MemoryRoomStream
 {
@@ -25,7 +26,10 @@ internal sealed class MemoryRoomStream
 
     public ulong Top { get; private set; }
 
-    public int Interest { get; set; }
+    public bool Subscribed { get; set; }
+
+    /// <summary>Publications appended but not yet handed to the node.</summary>
+    public DeliveryLine Deliveries { get; } = new();
 
     public DateTimeOffset LastActivity { get; private set; } = DateTimeOffset.UtcNow;
 
@@ -39,6 +43,7 @@ internal sealed class MemoryRoomStream
         Top++;
         LastActivity = now;
         var publication = new Publication(Room, Top, from, payload, isBinary, now);
+        Deliveries.Add(publication);
         if (historySize > 0)
         {
             _history.Enqueue(publication);

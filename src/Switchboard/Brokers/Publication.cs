@@ -10,8 +10,11 @@ namespace Switchboard.Brokers;
 /// </summary>
 public sealed class Publication
 {
+    // Written once by whichever thread first needs them, published with a compare-exchange: a
+    // reference is read whole, and every thread then uses the same array (a Nullable<OutboundFrame>
+    // field could be read half-written).
     private byte[]? _json;
-    private OutboundFrame? _live;
+    private byte[]? _live;
 
     /// <summary>Creates a publication.</summary>
     public Publication(string room, ulong offset, string? from, ReadOnlyMemory<byte> payload, bool isBinary, DateTimeOffset time)
@@ -43,10 +46,10 @@ public sealed class Publication
     public DateTimeOffset Time { get; }
 
     /// <summary>The <c>message</c> JSON object, also used inside join and history replies.</summary>
-    public byte[] Json => _json ??= ServerMessages.Message(Room, From, Offset, Payload.Span, IsBinary);
+    public byte[] Json => LazyInitializer.EnsureInitialized(ref _json, () => ServerMessages.Message(Room, From, Offset, Payload.Span, IsBinary));
 
     /// <summary>The frame live members receive: the JSON message, or a binary message frame for binary payloads.</summary>
-    public OutboundFrame LiveFrame => _live ??= IsBinary
-        ? OutboundFrame.Binary(BinaryFrames.EncodeMessage(Room, From, Offset, Payload.Span))
-        : OutboundFrame.Text(Json);
+    public OutboundFrame LiveFrame => new(
+        LazyInitializer.EnsureInitialized(ref _live, () => IsBinary ? BinaryFrames.EncodeMessage(Room, From, Offset, Payload.Span) : Json),
+        IsBinary);
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using Switchboard.Identity;
 using Switchboard.Options;
 
 namespace Switchboard.Connections;
@@ -110,25 +111,29 @@ internal sealed class Admission : IDisposable
     /// <summary>Releases what <see cref="TryCountIp"/> counted.</summary>
     public void ReleaseIp(string ip) => Release(_perIp, ip);
 
-    /// <summary>Counts <paramref name="connection"/> under its user; false (and nothing counted) over the limit.</summary>
-    public bool TryCountUser(Connection connection)
+    /// <summary>
+    /// Counts <paramref name="connection"/> under the user of <paramref name="identity"/>, before the
+    /// identity is given to the connection; false (and nothing counted) over the limit, so a refused
+    /// connection never acts as that user.
+    /// </summary>
+    public bool TryCountUser(Connection connection, ConnectionIdentity identity)
     {
-        if (!TryCount(_perUser, connection.User, _options.Limits.MaxConnectionsPerUser))
+        if (!TryCount(_perUser, identity.User, _options.Limits.MaxConnectionsPerUser))
         {
             return false;
         }
 
-        connection.CountedForUser = true;
+        connection.CountedUser = identity.User;
         return true;
     }
 
     /// <summary>Releases whatever was counted for <paramref name="connection"/>.</summary>
     public void Release(Connection connection)
     {
-        if (connection.CountedForUser)
+        if (connection.CountedUser is { } user)
         {
-            Release(_perUser, connection.User);
-            connection.CountedForUser = false;
+            Release(_perUser, user);
+            connection.CountedUser = null;
         }
     }
 

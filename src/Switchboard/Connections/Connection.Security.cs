@@ -21,8 +21,8 @@ public sealed partial class Connection
     /// <summary>The client IP the per-IP limit counted this connection under, if any.</summary>
     internal string? CountedIp { get; set; }
 
-    /// <summary>Whether the per-user limit counted this connection.</summary>
-    internal bool CountedForUser { get; set; }
+    /// <summary>The user the per-user limit counted this connection under, if any.</summary>
+    internal string? CountedUser { get; set; }
 
     /// <summary>
     /// Sets (or replaces) the identity, and with it the deadline: a token's expiry closes the

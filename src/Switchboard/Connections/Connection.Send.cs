@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Net.WebSockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -8,10 +7,13 @@ namespace Switchboard.Connections;
 public sealed partial class Connection
 {
     private long _queuedBytes;
-    private int _closing;
-    private int _closeCode;
-    private string _closeReason = string.Empty;
-    private bool _flushBeforeClose;
+    private CloseRequest? _close;
+
+    /// <summary>Whether the session is closing: nothing more is queued, and no inbound command runs.</summary>
+    public bool IsClosing => Volatile.Read(ref _close) is not null;
+
+    /// <summary>The close request, once there is one.</summary>
+    public CloseRequest? Close => Volatile.Read(ref _close);
 
     /// <summary>
     /// Queues a frame for this connection without waiting. When the queue is over its message or byte
@@ -19,7 +21,7 @@ public sealed partial class Connection
     /// </summary>
     public bool TryEnqueue(OutboundFrame frame)
     {
-        if (Volatile.Read(ref _closing) != 0)
+        if (IsClosing)
         {
             return false;
         }
@@ -31,14 +33,21 @@ public sealed partial class Connection
         }
 
         Interlocked.Add(ref _queuedBytes, -frame.Data.Length);
-        if (Volatile.Read(ref _closing) == 0)
+        CloseAsSlowConsumer("slow consumer: outbound queue overflow");
+        return false;
+    }
+
+    /// <summary>Closes the session with 4000: it could not take what it was sent fast enough.</summary>
+    internal void CloseAsSlowConsumer(string reason)
+    {
+        if (IsClosing)
         {
-            _metrics.SlowConsumerDisconnects.Add(1);
-            Log.SlowConsumer(_logger, Id, User, QueuedMessages, QueuedBytes);
-            RequestClose(Protocol.CloseCodes.SlowConsumer, "slow consumer: outbound queue overflow");
+            return;
         }
 
-        return false;
+        _metrics.SlowConsumerDisconnects.Add(1);
+        Log.SlowConsumer(_logger, Id, User, QueuedMessages, QueuedBytes);
+        RequestClose(Protocol.CloseCodes.SlowConsumer, reason);
     }
 
     /// <summary>
@@ -49,14 +58,11 @@ public sealed partial class Connection
     /// </summary>
     public void RequestClose(int code, string reason, bool flush = false, TimeSpan? timeout = null)
     {
-        if (Interlocked.CompareExchange(ref _closing, 1, 0) != 0)
+        if (Interlocked.CompareExchange(ref _close, new CloseRequest(code, reason, flush), null) is not null)
         {
             return;
         }
 
-        _closeCode = code;
-        _closeReason = reason;
-        _flushBeforeClose = flush;
         _metrics.Closes.Add(1, new KeyValuePair<string, object?>("code", code));
         _queue.Writer.TryComplete();
         try
@@ -70,9 +76,9 @@ public sealed partial class Connection
     }
 
     /// <summary>
-    /// The only code that writes to the socket. Drains the queue, joining consecutive text frames
-    /// with newlines into one WebSocket frame where allowed, then sends the requested close frame.
-    /// Never throws: a failed write aborts this connection alone.
+    /// The only code that writes to the transport. Drains the queue, joining consecutive text frames
+    /// with newlines into one message where allowed, then sends the requested close. Never throws: a
+    /// failed write aborts this connection alone.
     /// </summary>
     internal async Task RunSendLoopAsync()
     {
@@ -81,7 +87,7 @@ public sealed partial class Connection
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                if (Volatile.Read(ref _closing) != 0 && !_flushBeforeClose)
+                if (Close is { Flush: false })
                 {
                     break;
                 }
@@ -89,14 +95,20 @@ public sealed partial class Connection
                 await SendNextAsync(reader).ConfigureAwait(false);
             }
 
-            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            {
-                await _socket.CloseOutputAsync((WebSocketCloseStatus)_closeCode, _closeReason, _lifetime.Token).ConfigureAwait(false);
-            }
+            // The queue completes only when a close was requested, so the request is there to read.
+            var close = Close!;
+            await _transport.CloseAsync(close.Code, close.Reason, _lifetime.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or System.Net.WebSockets.WebSocketException)
         {
             Log.SendFailed(_logger, Id, ex.GetType().Name);
+            Abort();
+        }
+        catch (Exception ex)
+        {
+            // Not a peer going away but a defect; still, only this connection may pay for it, and its
+            // owner's cleanup must run, so the loop ends normally.
+            Log.Unexpected(_logger, Id, ex);
             Abort();
         }
     }
@@ -112,7 +124,7 @@ public sealed partial class Connection
         var maxBatch = _limits.MaxBatchBytes;
         if (first.IsBinary || !BatchText || !reader.TryPeek(out var next) || next.IsBinary || first.Data.Length + 1 + next.Data.Length > maxBatch)
         {
-            await SendAsync(first.Data, first.IsBinary ? WebSocketMessageType.Binary : WebSocketMessageType.Text, 1).ConfigureAwait(false);
+            await SendAsync(first.Data, first.IsBinary, 1).ConfigureAwait(false);
             return;
         }
 
@@ -132,7 +144,7 @@ public sealed partial class Connection
                 count++;
             }
 
-            await SendAsync(batch.AsMemory(0, length), WebSocketMessageType.Text, count).ConfigureAwait(false);
+            await SendAsync(batch.AsMemory(0, length), isBinary: false, count).ConfigureAwait(false);
         }
         finally
         {
@@ -140,9 +152,9 @@ public sealed partial class Connection
         }
     }
 
-    private async ValueTask SendAsync(ReadOnlyMemory<byte> data, WebSocketMessageType type, int messages)
+    private async ValueTask SendAsync(ReadOnlyMemory<byte> data, bool isBinary, int messages)
     {
-        await _socket.SendAsync(data, type, endOfMessage: true, _lifetime.Token).ConfigureAwait(false);
+        await _transport.SendAsync(data, isBinary, _lifetime.Token).ConfigureAwait(false);
         _metrics.MessagesOut.Add(messages);
         _metrics.BytesOut.Add(data.Length);
     }

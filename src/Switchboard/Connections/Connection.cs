@@ -1,7 +1,5 @@
-using System.Net.WebSockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using Switchboard.Hub;
 using Switchboard.Identity;
 using Switchboard.Metrics;
 using Switchboard.Options;
@@ -9,15 +7,16 @@ using Switchboard.Options;
 namespace Switchboard.Connections;
 
 /// <summary>
-/// One accepted WebSocket: its identity, its bounded outbound queue and the two loops that move its
-/// frames. The endpoint that accepts the socket owns the instance and runs both loops; everybody
-/// else only calls <see cref="TryEnqueue"/> and <see cref="RequestClose"/>, which never block.
+/// One client session: its identity, its rooms, its limits, its bounded outbound queue, its close
+/// request, and the send loop that is the only writer to its <see cref="ITransport"/>. The endpoint
+/// that accepted the transport owns the instance and runs its loops; everybody else only calls
+/// <see cref="TryEnqueue"/> and <see cref="RequestClose"/>, which never block.
 /// </summary>
 public sealed partial class Connection : IDisposable
 {
     private static long s_lastId;
 
-    private readonly WebSocket _socket;
+    private readonly ITransport _transport;
     private readonly Channel<OutboundFrame> _queue;
     private readonly LimitsOptions _limits;
     private readonly SwitchboardMetrics _metrics;
@@ -25,9 +24,9 @@ public sealed partial class Connection : IDisposable
     private readonly CancellationTokenSource _lifetime = new();
     private ConnectionIdentity? _identity;
 
-    internal Connection(WebSocket socket, string session, ConnectionIdentity? identity, bool batchText, LimitsOptions limits, SwitchboardMetrics metrics, ILogger logger)
+    internal Connection(ITransport transport, string session, ConnectionIdentity? identity, bool batchText, LimitsOptions limits, SwitchboardMetrics metrics, ILogger logger)
     {
-        _socket = socket;
+        _transport = transport;
         _limits = limits;
         _metrics = metrics;
         _logger = logger;
@@ -70,10 +69,13 @@ public sealed partial class Connection : IDisposable
     public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
 
     /// <summary>Rooms this connection has joined. Touched only by the connection's receive loop and its owner's cleanup.</summary>
-    internal Dictionary<string, Subscription> Rooms { get; } = new(StringComparer.Ordinal);
+    internal Dictionary<string, RoomSubscription> Rooms { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Cancelled when the connection must stop now (its close timed out, or the socket failed).</summary>
     public CancellationToken Aborted => _lifetime.Token;
+
+    /// <summary>The transport, for its owner's receive loop.</summary>
+    internal ITransport Transport => _transport;
 
     /// <summary>Aborts the connection at once, without a close handshake.</summary>
     public void Abort()
@@ -86,12 +88,14 @@ public sealed partial class Connection : IDisposable
         {
             // Already torn down by its owner: nothing left to abort.
         }
+
+        _transport.Abort();
     }
 
     /// <inheritdoc/>
     public void Dispose()
     {
         _lifetime.Dispose();
-        _socket.Dispose();
+        _transport.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Switchboard.Metrics;
 
 namespace Switchboard.Connections;
 
@@ -10,6 +11,15 @@ public sealed class ConnectionRegistry
 {
     private readonly ConcurrentDictionary<long, Connection> _connections = new();
     private TaskCompletionSource _empty = NewSignal(completed: true);
+
+    /// <summary>Creates the registry and the gauges that watch it.</summary>
+    public ConnectionRegistry(SwitchboardMetrics metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        metrics.Meter.CreateObservableGauge("switchboard.connections", () => Count, description: "Open WebSocket connections on all endpoints.");
+        metrics.Meter.CreateObservableGauge("switchboard.queue.messages", () => Sum(c => c.QueuedMessages), description: "Messages waiting in all outbound queues.");
+        metrics.Meter.CreateObservableGauge("switchboard.queue.bytes", () => Sum(c => c.QueuedBytes), description: "Bytes waiting in all outbound queues.");
+    }
 
     /// <summary>The number of live connections.</summary>
     public int Count => _connections.Count;
@@ -59,6 +69,17 @@ public sealed class ConnectionRegistry
         }
 
         return empty.WaitAsync(cancellationToken);
+    }
+
+    private long Sum(Func<Connection, long> value)
+    {
+        long total = 0;
+        foreach (var (_, connection) in _connections)
+        {
+            total += value(connection);
+        }
+
+        return total;
     }
 
     private static TaskCompletionSource NewSignal(bool completed)

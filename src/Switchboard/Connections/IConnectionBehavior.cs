@@ -1,5 +1,3 @@
-using System.Net.WebSockets;
-
 namespace Switchboard.Connections;
 
 /// <summary>What an endpoint does at the three moments of a connection's life.</summary>
@@ -15,7 +13,7 @@ internal interface IConnectionBehavior
     ValueTask OnOpenAsync(Connection connection);
 
     /// <summary>Called for every complete message, one at a time.</summary>
-    ValueTask OnMessageAsync(Connection connection, ReadOnlyMemory<byte> message, WebSocketMessageType type);
+    ValueTask OnMessageAsync(Connection connection, ReadOnlyMemory<byte> message, bool isBinary);
 
     /// <summary>Called once, however the connection ended; must release everything <see cref="OnOpenAsync"/> took.</summary>
     ValueTask OnClosedAsync(Connection connection);

@@ -16,7 +16,7 @@ internal sealed class EchoBehavior(SwitchboardMetrics metrics, LimitsOptions lim
 
     public ValueTask OnOpenAsync(Connection connection) => ValueTask.CompletedTask;
 
-    public ValueTask OnMessageAsync(Connection connection, ReadOnlyMemory<byte> message, WebSocketMessageType type)
+    public ValueTask OnMessageAsync(Connection connection, ReadOnlyMemory<byte> message, bool isBinary)
     {
         metrics.MessagesIn.Add(1);
         if (!connection.CommandBucket.TryTake())
@@ -30,7 +30,7 @@ internal sealed class EchoBehavior(SwitchboardMetrics metrics, LimitsOptions lim
         }
 
         connection.RateLimitStrikes = 0;
-        connection.TryEnqueue(new OutboundFrame(message.ToArray(), type == WebSocketMessageType.Binary));
+        connection.TryEnqueue(new OutboundFrame(message.ToArray(), isBinary));
         return ValueTask.CompletedTask;
     }
 

@@ -34,7 +34,7 @@ internal sealed class PlainRoomBehavior(PlainRooms rooms, string room, RoomPolic
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask OnMessageAsync(Connection connection, ReadOnlyMemory<byte> message, WebSocketMessageType type)
+    public ValueTask OnMessageAsync(Connection connection, ReadOnlyMemory<byte> message, bool isBinary)
     {
         metrics.MessagesIn.Add(1);
         if (_joined is null)
@@ -54,7 +54,7 @@ internal sealed class PlainRoomBehavior(PlainRooms rooms, string room, RoomPolic
         }
 
         connection.RateLimitStrikes = 0;
-        _joined.Broadcast(new OutboundFrame(message.ToArray(), type == WebSocketMessageType.Binary));
+        _joined.Broadcast(new OutboundFrame(message.ToArray(), isBinary));
         return ValueTask.CompletedTask;
     }
 

@@ -24,13 +24,14 @@ internal sealed partial class ProtocolBehavior
             return;
         }
 
-        connection.Authenticate(identity);
-        if (!admission.TryCountUser(connection))
+        // Counted before the identity is set: a connection refused here never acts as the user.
+        if (!admission.TryCountUser(connection, identity))
         {
-            connection.RequestClose(CloseCodes.TooManyConnections, $"user {connection.User} has too many connections");
+            connection.RequestClose(CloseCodes.TooManyConnections, $"user {identity.User} has too many connections");
             return;
         }
 
+        connection.Authenticate(identity);
         await WelcomeAsync(connection).ConfigureAwait(false);
         if (command.Value.HasId)
         {

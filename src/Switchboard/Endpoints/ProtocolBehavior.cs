@@ -42,9 +42,9 @@ internal sealed partial class ProtocolBehavior(
     public ValueTask OnClosedAsync(Connection connection) =>
         connection.Identity is null ? ValueTask.CompletedTask : hub.RemoveConnectionAsync(connection);
 
-    public async ValueTask OnMessageAsync(Connection connection, ReadOnlyMemory<byte> message, WebSocketMessageType type)
+    public async ValueTask OnMessageAsync(Connection connection, ReadOnlyMemory<byte> message, bool isBinary)
     {
-        if (type == WebSocketMessageType.Binary)
+        if (isBinary)
         {
             metrics.MessagesIn.Add(1);
             if (connection.Identity is null)
@@ -64,6 +64,12 @@ internal sealed partial class ProtocolBehavior(
         // A client may batch commands like the server batches messages, one after another.
         foreach (var line in JsonText.SplitValues(message))
         {
+            if (connection.IsClosing)
+            {
+                // A closing connection acts no more, even on the rest of a frame it already sent.
+                return;
+            }
+
             metrics.MessagesIn.Add(1);
             await HandleCommandAsync(connection, line).ConfigureAwait(false);
         }

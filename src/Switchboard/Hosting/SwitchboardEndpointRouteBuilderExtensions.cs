@@ -7,6 +7,7 @@ using Switchboard.Endpoints;
 using Switchboard.Hub;
 using Switchboard.Identity;
 using Switchboard.Options;
+using Switchboard.Transports;
 using Microsoft.Extensions.Options;
 using Switchboard.Metrics;
 using Switchboard.Protocol;
@@ -31,13 +32,14 @@ public static class SwitchboardEndpointRouteBuilderExtensions
 
         // Built now rather than on first use, so metrics count from the first request.
         _ = endpoints.ServiceProvider.GetRequiredService<SwitchboardHub>();
+        _ = endpoints.ServiceProvider.GetRequiredService<ConnectionRegistry>();
 
-        endpoints.Map("/ws", (HttpContext context, ConnectionRunner runner, ProtocolBehavior behavior) => runner.RunAsync(context, behavior));
-        endpoints.Map("/rooms/{room}", (HttpContext context, string room, ConnectionRunner runner, PlainRooms rooms, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
+        endpoints.Map("/ws", (HttpContext context, WebSocketAcceptor runner, ProtocolBehavior behavior) => runner.RunAsync(context, behavior));
+        endpoints.Map("/rooms/{room}", (HttpContext context, string room, WebSocketAcceptor runner, PlainRooms rooms, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
             NameRules.IsValid(room)
                 ? runner.RunAsync(context, new PlainRoomBehavior(rooms, room, policy, metrics, options.Value.Limits))
                 : Results.BadRequest("room must be 1-128 characters of A-Z a-z 0-9 _ - : . @ / = +\n").ExecuteAsync(context));
-        endpoints.Map("/echo", (HttpContext context, ConnectionRunner runner, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
+        endpoints.Map("/echo", (HttpContext context, WebSocketAcceptor runner, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
             runner.RunAsync(context, new EchoBehavior(metrics, options.Value.Limits)));
         ApiEndpoints.Map(endpoints);
         endpoints.MapGet("/", () => Results.Content(IndexPage.Html, "text/html; charset=utf-8"));

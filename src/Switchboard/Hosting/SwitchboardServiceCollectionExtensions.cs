@@ -11,6 +11,7 @@ using Switchboard.Hub;
 using Switchboard.Identity;
 using Switchboard.Metrics;
 using Switchboard.Options;
+using Switchboard.Transports;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -64,7 +65,8 @@ public static class SwitchboardServiceCollectionExtensions
         services.TryAddSingleton<RoomPolicy>();
         services.TryAddSingleton<Admission>();
         services.TryAddSingleton<ApiKeyFilter>();
-        services.TryAddSingleton<ConnectionRunner>();
+        services.TryAddSingleton<SessionHost>();
+        services.TryAddSingleton<WebSocketAcceptor>();
         services.TryAddSingleton<ProtocolBehavior>();
         services.AddHostedService<ConnectionDrainer>();
         services.AddHostedService<HistorySweeper>();

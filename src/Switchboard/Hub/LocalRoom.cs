@@ -1,95 +1,237 @@
+using Switchboard.Brokers;
+using Switchboard.Connections;
+
 namespace Switchboard.Hub;
 
 /// <summary>
-/// This node's members of one room. Membership changes copy the member array under the room's lock;
-/// fan-out reads the current array without any lock, so a join never waits for a publication to be
-/// queued to thousands of members, nor the other way round.
+/// The coordinator of one room on this node: its members, the one reference count behind the
+/// node's broker subscription, and the order of the broker calls. Every change happens under the
+/// room's lock; the broker calls themselves run outside it, chained one after another, so the broker
+/// sees subscribe and unsubscribe strictly alternate, and every joiner waits for the same subscribe.
 /// </summary>
+/// <remarks>
+/// Joins and leaves are O(1): members live in a set. Fan-out walks an array snapshot without any
+/// lock; the snapshot is rebuilt lazily, by the first delivery after a change, so a burst of joins
+/// with no traffic (10,000 members reconnecting after a restart) costs no copying at all, and with
+/// traffic a rebuild costs no more than the fan-out it precedes.
+/// </remarks>
 internal sealed class LocalRoom
 {
+    private readonly Lock _lock = new();
+    private readonly HashSet<RoomSubscription> _members = [];
     private readonly Dictionary<string, int> _connectionsPerUser = new(StringComparer.Ordinal);
-    private Subscription[] _members = [];
+    private readonly IBroker _broker;
+    private readonly Action<LocalRoom> _retire;
+    private RoomSubscription[] _snapshot = [];
+    private volatile bool _stale;
+    private bool _subscribed;
+    private bool _retired;
+    private Task _ready = Task.CompletedTask;
+    private Task _lastBrokerCall = Task.CompletedTask;
 
-    public LocalRoom(string name) => Name = name;
+    /// <param name="name">The room.</param>
+    /// <param name="broker">The broker told when the node's first member arrives and its last leaves.</param>
+    /// <param name="retire">Removes the room from the hub once it is idle; called under the room's lock.</param>
+    public LocalRoom(string name, IBroker broker, Action<LocalRoom> retire)
+    {
+        Name = name;
+        _broker = broker;
+        _retire = retire;
+    }
 
     public string Name { get; }
 
-    public Subscription[] Members => Volatile.Read(ref _members);
+    /// <summary>The members, as a snapshot that fan-out may walk without a lock.</summary>
+    public RoomSubscription[] Members
+    {
+        get
+        {
+            if (!_stale)
+            {
+                return Volatile.Read(ref _snapshot);
+            }
 
-    /// <summary>Set under the lock when the last member leaves; the room is then out of the hub's map and must not be reused.</summary>
-    public bool Closed { get; private set; }
+            lock (_lock)
+            {
+                if (_stale)
+                {
+                    Volatile.Write(ref _snapshot, [.. _members]);
+                    _stale = false;
+                }
+
+                return _snapshot;
+            }
+        }
+    }
+
+    public int MemberCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _members.Count;
+            }
+        }
+    }
 
     public int UserCount
     {
         get
         {
-            lock (this)
+            lock (_lock)
             {
                 return _connectionsPerUser.Count;
             }
         }
     }
 
-    /// <summary>Adds a member; false if the room closed meanwhile (the caller then fetches a fresh room).</summary>
-    public bool TryAdd(Subscription member, out bool firstOfUser)
+    /// <summary>
+    /// Adds a member. Returns the task the member must await before reading the room's stream: the
+    /// node's broker subscription, started by the first member and shared by all who come while it
+    /// runs. Null when the room was retired meanwhile (the caller fetches a fresh one).
+    /// </summary>
+    public Task? TryAdd(RoomSubscription member, out bool firstOfUser)
     {
-        lock (this)
+        BrokerCall? subscribe = null;
+        Task ready;
+        lock (_lock)
         {
             firstOfUser = false;
-            if (Closed)
+            if (_retired)
+            {
+                return null;
+            }
+
+            _members.Add(member);
+            _stale = true;
+            var user = member.Connection.User;
+            var count = _connectionsPerUser.GetValueOrDefault(user) + 1;
+            _connectionsPerUser[user] = count;
+            firstOfUser = count == 1;
+            if (!_subscribed)
+            {
+                _subscribed = true;
+                subscribe = ChainBrokerCall(() => _broker.SubscribeRoomAsync(Name, CancellationToken.None));
+                _ready = subscribe.Done;
+            }
+
+            ready = _ready;
+        }
+
+        subscribe?.Start();
+        return ready;
+    }
+
+    /// <summary>
+    /// Removes a member, telling whether it was its user's last connection here. When it was the
+    /// room's last member the node's broker subscription is withdrawn (after any call still running)
+    /// and awaited; once that is done and nobody came back, the room retires.
+    /// </summary>
+    public async ValueTask<bool> RemoveAsync(RoomSubscription member)
+    {
+        BrokerCall? unsubscribe = null;
+        bool lastOfUser;
+        lock (_lock)
+        {
+            if (!_members.Remove(member))
             {
                 return false;
             }
 
-            Volatile.Write(ref _members, [.. _members, member]);
-            var user = member.Connection.User;
-            _connectionsPerUser[user] = _connectionsPerUser.GetValueOrDefault(user) + 1;
-            firstOfUser = _connectionsPerUser[user] == 1;
-            return true;
-        }
-    }
-
-    /// <summary>Removes a member, telling whether its user and the room itself are now gone from this node.</summary>
-    public void Remove(Subscription member, out bool lastOfUser, out bool roomEmpty)
-    {
-        lock (this)
-        {
-            var index = Array.IndexOf(_members, member);
-            lastOfUser = false;
-            roomEmpty = false;
-            if (index < 0)
-            {
-                return;
-            }
-
-            var next = new Subscription[_members.Length - 1];
-            Array.Copy(_members, 0, next, 0, index);
-            Array.Copy(_members, index + 1, next, index, next.Length - index);
-            Volatile.Write(ref _members, next);
-
+            _stale = true;
             var user = member.Connection.User;
             var left = _connectionsPerUser[user] - 1;
-            if (left == 0)
+            lastOfUser = left == 0;
+            if (lastOfUser)
             {
                 _connectionsPerUser.Remove(user);
-                lastOfUser = true;
             }
             else
             {
                 _connectionsPerUser[user] = left;
             }
 
-            roomEmpty = next.Length == 0;
-            Closed = roomEmpty;
+            if (_members.Count == 0 && _subscribed)
+            {
+                _subscribed = false;
+                unsubscribe = ChainBrokerCall(() => _broker.UnsubscribeRoomAsync(Name, CancellationToken.None));
+            }
         }
+
+        if (unsubscribe is not null)
+        {
+            unsubscribe.Start();
+            try
+            {
+                await unsubscribe.Done.ConfigureAwait(false);
+            }
+            finally
+            {
+                RetireIfIdle(unsubscribe.Done);
+            }
+        }
+
+        return lastOfUser;
     }
 
     /// <summary>The room's users with their connection counts on this node, sorted by user.</summary>
     public KeyValuePair<string, int>[] Presence()
     {
-        lock (this)
+        lock (_lock)
         {
             return _connectionsPerUser.OrderBy(p => p.Key, StringComparer.Ordinal).ToArray();
+        }
+    }
+
+    private void RetireIfIdle(Task unsubscribe)
+    {
+        lock (_lock)
+        {
+            // Somebody joined after the unsubscribe was chained: the room lives on with its new subscribe.
+            if (_lastBrokerCall == unsubscribe && _members.Count == 0 && !_retired)
+            {
+                _retired = true;
+                _retire(this);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Queues <paramref name="call"/> behind every earlier broker call of this room. Called under the
+    /// lock; the caller starts it after releasing the lock, since a broker may call back into the room
+    /// (fan-out reads <see cref="Members"/>) while holding locks of its own.
+    /// </summary>
+    private BrokerCall ChainBrokerCall(Func<ValueTask> call)
+    {
+        var next = new BrokerCall(_lastBrokerCall, call);
+        _lastBrokerCall = next.Done;
+        return next;
+    }
+
+    /// <summary>One subscribe or unsubscribe, run after the previous one has finished, however that ended.</summary>
+    private sealed class BrokerCall(Task previous, Func<ValueTask> call)
+    {
+        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Done => _done.Task;
+
+        // The task is observed through Done, which carries any failure to every awaiter.
+        public void Start() => _ = RunAsync();
+
+        private async Task RunAsync()
+        {
+            try
+            {
+                // An earlier call's failure belongs to those who awaited it; this one runs regardless.
+                await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                await call().ConfigureAwait(false);
+                _done.TrySetResult();
+            }
+            catch (Exception ex)
+            {
+                _done.TrySetException(ex);
+            }
         }
     }
 }

@@ -41,7 +41,7 @@ public sealed partial class SwitchboardHub
 
     /// <summary>Rooms with members on this node: name, connections, distinct users.</summary>
     public IReadOnlyList<(string Room, int Connections, int Users)> Rooms() =>
-        _rooms.Values.Select(r => (r.Name, r.Members.Length, r.UserCount)).OrderBy(r => r.Name, StringComparer.Ordinal).ToArray();
+        _rooms.Values.Select(r => (r.Name, r.MemberCount, r.UserCount)).OrderBy(r => r.Name, StringComparer.Ordinal).ToArray();
 
     /// <summary>
     /// Makes <paramref name="connection"/> a member of <paramref name="room"/> and queues, in this
@@ -65,7 +65,7 @@ public sealed partial class SwitchboardHub
             return new ProtocolError(ErrorCodes.TooManyRooms, $"a connection may join at most {_options.Limits.MaxRoomsPerConnection} rooms");
         }
 
-        var subscription = new Subscription(connection, room);
+        var subscription = new RoomSubscription(connection, room, _options.Limits.MaxQueuedMessages);
         connection.Rooms.Add(room, subscription);
         StreamRead read;
         try
@@ -166,28 +166,27 @@ public sealed partial class SwitchboardHub
     /// hidden, and not in rooms so large that every arrival would cost as many deliveries as members.
     /// </summary>
     private bool AnnouncesPresence(LocalRoom room) =>
-        room.Members.Length <= _options.Limits.MaxMembersForPresenceEvents && _policy.AnnouncesPresence(room.Name);
+        room.MemberCount <= _options.Limits.MaxMembersForPresenceEvents && _policy.AnnouncesPresence(room.Name);
 
-    private async ValueTask AddMemberAsync(Subscription subscription, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds the member to its room's coordinator and waits until the node's broker subscription of the
+    /// room is ready: only then may the member read the stream, or offsets published between its read
+    /// and the subscription would reach it by neither path.
+    /// </summary>
+    private async ValueTask AddMemberAsync(RoomSubscription subscription, CancellationToken cancellationToken)
     {
         while (true)
         {
-            var created = false;
-            var room = _rooms.GetOrAdd(subscription.Room, name =>
-            {
-                created = true;
-                return new LocalRoom(name);
-            });
-            if (!room.TryAdd(subscription, out var firstOfUser))
+            // No side effect in the factory: it may run on several racing threads, and only the
+            // instance the dictionary keeps is ever used.
+            var room = _rooms.GetOrAdd(subscription.Room, static (name, hub) => new LocalRoom(name, hub._broker, hub.Retire), this);
+            var ready = room.TryAdd(subscription, out var firstOfUser);
+            if (ready is null)
             {
                 continue;
             }
 
-            if (created)
-            {
-                await _broker.SubscribeRoomAsync(room.Name, cancellationToken).ConfigureAwait(false);
-            }
-
+            await ready.WaitAsync(cancellationToken).ConfigureAwait(false);
             if (firstOfUser && AnnouncesPresence(room))
             {
                 var joined = OutboundFrame.Text(ServerMessages.PresenceChange(joined: true, room.Name, subscription.Connection.User));
@@ -198,7 +197,7 @@ public sealed partial class SwitchboardHub
         }
     }
 
-    private async ValueTask RemoveMemberAsync(Subscription subscription, CancellationToken cancellationToken)
+    private async ValueTask RemoveMemberAsync(RoomSubscription subscription, CancellationToken cancellationToken)
     {
         subscription.MarkLeft();
         if (!_rooms.TryGetValue(subscription.Room, out var room))
@@ -206,13 +205,7 @@ public sealed partial class SwitchboardHub
             return;
         }
 
-        room.Remove(subscription, out var lastOfUser, out var roomEmpty);
-        if (roomEmpty)
-        {
-            _rooms.TryRemove(new KeyValuePair<string, LocalRoom>(room.Name, room));
-            await _broker.UnsubscribeRoomAsync(room.Name, cancellationToken).ConfigureAwait(false);
-        }
-
+        var lastOfUser = await room.RemoveAsync(subscription).ConfigureAwait(false);
         // Sent even when this node has no members left: members on other nodes must see the user leave.
         if (lastOfUser && AnnouncesPresence(room))
         {
@@ -220,4 +213,7 @@ public sealed partial class SwitchboardHub
             await _broker.PublishPresenceAsync(room.Name, left, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Called by a room under its lock once its last member left and the broker was told.</summary>
+    private void Retire(LocalRoom room) => _rooms.TryRemove(new KeyValuePair<string, LocalRoom>(room.Name, room));
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Switchboard.Connections;
 
 namespace Switchboard.Metrics;
 
@@ -13,14 +12,10 @@ public sealed class SwitchboardMetrics
     public const string MeterName = "Switchboard";
 
     /// <summary>Creates the instruments.</summary>
-    public SwitchboardMetrics(IMeterFactory meterFactory, ConnectionRegistry registry)
+    public SwitchboardMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
-        ArgumentNullException.ThrowIfNull(registry);
         Meter = meterFactory.Create(MeterName);
-        Meter.CreateObservableGauge("switchboard.connections", () => registry.Count, description: "Open WebSocket connections on all endpoints.");
-        Meter.CreateObservableGauge("switchboard.queue.messages", () => Sum(registry, c => c.QueuedMessages), description: "Messages waiting in all outbound queues.");
-        Meter.CreateObservableGauge("switchboard.queue.bytes", () => Sum(registry, c => c.QueuedBytes), description: "Bytes waiting in all outbound queues.");
         ConnectionsAccepted = Meter.CreateCounter<long>("switchboard.connections.accepted", description: "WebSocket connections accepted.");
         MessagesIn = Meter.CreateCounter<long>("switchboard.messages.in", description: "Messages received from clients.");
         MessagesOut = Meter.CreateCounter<long>("switchboard.messages.out", description: "Messages written to clients (a batched frame counts each message).");
@@ -73,5 +68,4 @@ public sealed class SwitchboardMetrics
     /// <summary>Server-initiated closes, tagged <c>code</c>.</summary>
     public Counter<long> Closes { get; }
 
-    private static long Sum(ConnectionRegistry registry, Func<Connection, long> value) => registry.Snapshot().Sum(value);
 }
