@@ -51,8 +51,11 @@ public sealed class SwitchboardClientOptions
     /// <summary>Time allowed for the server's close frame after the client sent its own.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Serializer options for data published and read with the generic helpers.</summary>
-    public JsonSerializerOptions? JsonOptions { get; init; }
+    /// <summary>
+    /// Serializer options for data published and read with the generic helpers. Defaults to
+    /// <see cref="JsonSerializerOptions.Web"/> (camelCase, case-insensitive), what JavaScript peers expect.
+    /// </summary>
+    public JsonSerializerOptions JsonOptions { get; init; } = JsonSerializerOptions.Web;
 
     /// <summary>Where the client logs connection life; nothing is logged per message above Debug.</summary>
     public ILogger? Logger { get; init; }
