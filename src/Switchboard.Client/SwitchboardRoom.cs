@@ -175,7 +175,16 @@ public sealed class SwitchboardRoom
 
     internal void OnPresence(PresenceChange change) => _client.Raise(PresenceChanged, change);
 
-    internal void Complete(Exception? error) => _buffer?.Writer.TryComplete(error);
+    /// <summary>The room is over (left, refused, or the client closed): the stream ends and an unfinished <see cref="Joined"/> fails.</summary>
+    internal void Complete(Exception? error)
+    {
+        _buffer?.Writer.TryComplete(error);
+        if (_joined.TrySetException(error ?? new SwitchboardException(ClientErrorCodes.Closed, $"room {Name} was left, or the client closed, before the join completed")))
+        {
+            // Nobody may be awaiting Joined; the failure stays readable for anyone who does.
+            _ = _joined.Task.Exception;
+        }
+    }
 
     private void OnJoinReply(ClientSession session, StreamPosition? since, JsonElement reply)
     {
@@ -213,7 +222,6 @@ public sealed class SwitchboardRoom
     {
         Log.JoinFailed(_client.Logger, Name, error.Code);
         _client.ForgetRoom(this);
-        _joined.TrySetException(error);
         Complete(error);
     }
 

@@ -129,4 +129,29 @@ public sealed class OfflineQueueTests
         Assert.Equal(ClientErrorCodes.Closed, error.Code);
         Assert.Equal(ConnectionState.Closed, client.State);
     }
+
+    [Fact]
+    public async Task DisposingAConnectedClientClosesWithAHandshakeAndEndsItsRooms()
+    {
+        await using var node = await TestNode.StartAsync();
+        var client = await Clients.ConnectAsync(node, "alice", "bye");
+        var room = client.Join("bye");
+        // Joined just before the close: whatever the server managed to answer, its Joined task ends.
+        var late = client.Join("late");
+
+        await client.DisposeAsync().AsTask().WaitAsync(Wait.Timeout);
+
+        Assert.Equal(ConnectionState.Closed, client.State);
+        Assert.Equal(1000, client.Status.CloseCode);
+        await node.Registry.WaitUntilEmptyAsync(CancellationToken.None).WaitAsync(Wait.Timeout);
+        var drained = new List<RoomMessage>();
+        await foreach (var message in room.Messages.WithCancellation(new CancellationTokenSource(Wait.Timeout).Token))
+        {
+            drained.Add(message);
+        }
+
+        Assert.Empty(drained);
+        Assert.True(late.Joined.IsCompleted);
+        Assert.Throws<SwitchboardException>(() => client.Join("after"));
+    }
 }
