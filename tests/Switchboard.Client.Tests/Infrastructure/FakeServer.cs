@@ -66,6 +66,15 @@ public sealed class FakePeer(WebSocket socket)
     public Task SendWelcomeAsync(string user = "alice") =>
         SendTextAsync($$"""{"op":"welcome","session":"fake","user":"{{user}}","ping":25}""");
 
+    /// <summary>Reads and discards frames until the client's close frame arrives.</summary>
+    public async Task DrainUntilCloseAsync()
+    {
+        var buffer = new byte[4096];
+        while ((await Socket.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(Timeout)).MessageType != WebSocketMessageType.Close)
+        {
+        }
+    }
+
     /// <summary>Reads the next command (one line of a possibly batched text frame).</summary>
     public async Task<JsonElement> ReceiveCommandAsync()
     {

@@ -48,6 +48,8 @@ public sealed class RecoveryTests
         // The publisher may publish offset i once i <= allowance: normally 20 ahead of what the reader
         // received, so the cuts fall mid-stream; the test raises it while the reader is away.
         var allowance = 20;
+        // And it holds 10 past each cut point until the test has made the cut.
+        var cap = 60;
         var all = Wait.Signal<bool>();
         room.MessageReceived += (_, m) =>
         {
@@ -72,7 +74,7 @@ public sealed class RecoveryTests
             for (var i = 1; i <= Total; i++)
             {
                 var offset = i;
-                await Wait.UntilAsync(() => offset <= Volatile.Read(ref allowance), "the publisher may go on");
+                await Wait.UntilAsync(() => offset <= Math.Min(Volatile.Read(ref allowance), Volatile.Read(ref cap)), "the publisher may go on");
                 await feed.PublishAsync(i).WaitAsync(Wait.Timeout);
                 Interlocked.Increment(ref published);
             }
@@ -87,9 +89,11 @@ public sealed class RecoveryTests
             await attempting.Task.WaitAsync(Wait.Timeout);
             var missedFrom = Volatile.Read(ref published);
             InterlockedMax(ref allowance, missedFrom + 10);
-            await Wait.UntilAsync(() => Volatile.Read(ref published) >= Math.Min(Total, missedFrom + 10), "publications went out while the reader was away");
+            Volatile.Write(ref cap, missedFrom + 10);
+            await Wait.UntilAsync(() => Volatile.Read(ref published) >= missedFrom + 10, "publications went out while the reader was away");
             release.TrySetResult(true);
             await Wait.UntilAsync(() => reader.State == ConnectionState.Connected, "the reader reconnected");
+            Volatile.Write(ref cap, Math.Min(Total, at + 60));
         }
 
         await publishing.WaitAsync(Wait.Timeout);
