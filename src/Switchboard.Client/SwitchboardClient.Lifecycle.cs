@@ -89,6 +89,8 @@ public sealed partial class SwitchboardClient
 
         var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol(SubProtocol);
+        socket.Options.KeepAliveInterval = _options.KeepAliveInterval;
+        socket.Options.KeepAliveTimeout = _options.KeepAliveTimeout;
         if (token is not null)
         {
             socket.Options.AddSubProtocol("bearer." + token);

@@ -34,6 +34,7 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
     private readonly ConcurrentDictionary<string, SwitchboardRoom> _rooms = new(StringComparer.Ordinal);
     private ClientSession? _session;
     private bool _closed;
+    private bool _disposed;
     private Task? _run;
     private long _nextId;
     private volatile ConnectionStatus _status = new(ConnectionState.Connecting);
@@ -90,7 +91,7 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
     {
         lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_closed && _run is null, this);
+            ObjectDisposedException.ThrowIf(_disposed, this);
             _run ??= RunAsync(_stop.Token);
         }
 
@@ -155,15 +156,14 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
         Task? run;
         lock (_gate)
         {
-            if (_closed)
+            if (_disposed)
             {
-                run = _run;
+                return;
             }
-            else
-            {
-                _closed = true;
-                run = _run;
-            }
+
+            _disposed = true;
+            _closed = true;
+            run = _run;
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);

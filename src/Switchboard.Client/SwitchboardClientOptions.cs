@@ -48,6 +48,15 @@ public sealed class SwitchboardClientOptions
     /// <summary>Time allowed for the upgrade and the server's <c>welcome</c>.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How often the client pings the server. With <see cref="KeepAliveTimeout"/> this detects a peer
+    /// that vanished without closing (a dead node, a dropped route), which TCP alone may take minutes to notice.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long the client waits for the pong before it drops the connection and reconnects.</summary>
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Time allowed for the server's close frame after the client sent its own.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

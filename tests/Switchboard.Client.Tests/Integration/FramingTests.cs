@@ -134,4 +134,38 @@ public sealed class FramingTests
             Assert.Equal(ConnectionState.Connected, statuses[^1].State);
         }
     }
+
+    [Fact]
+    public async Task APeerThatStopsAnsweringPingsIsDroppedAndReconnected()
+    {
+        var connections = 0;
+        var release = Wait.Signal<bool>();
+        await using var server = await FakeServer.StartAsync(async peer =>
+        {
+            await peer.SendWelcomeAsync();
+            if (Interlocked.Increment(ref connections) == 1)
+            {
+                // Never reads again, so never answers a ping: a node that froze with the socket open.
+                await release.Task.WaitAsync(Wait.Timeout);
+                return;
+            }
+
+            await peer.DrainUntilCloseAsync();
+        });
+        await using var client = new SwitchboardClient(server.WsUri, new SwitchboardClientOptions
+        {
+            Backoff = Clients.FastBackoff,
+            KeepAliveInterval = TimeSpan.FromMilliseconds(200),
+            KeepAliveTimeout = TimeSpan.FromMilliseconds(300),
+        });
+        var dropped = Wait.Signal<ConnectionStatus>();
+        client.StateChanged += (_, s) => { if (s.State == ConnectionState.Reconnecting) { dropped.TrySetResult(s); } };
+
+        await client.ConnectAsync().WaitAsync(Wait.Timeout);
+        var status = await dropped.Task.WaitAsync(Wait.Timeout);
+        release.TrySetResult(true);
+
+        Assert.Equal(1006, status.CloseCode);
+        await Wait.UntilAsync(() => Volatile.Read(ref connections) == 2 && client.State == ConnectionState.Connected, "the client reconnected");
+    }
 }

@@ -153,5 +153,6 @@ public sealed class OfflineQueueTests
         Assert.Empty(drained);
         Assert.True(late.Joined.IsCompleted);
         Assert.Throws<SwitchboardException>(() => client.Join("after"));
+        await client.DisposeAsync().AsTask().WaitAsync(Wait.Timeout);
     }
 }
