@@ -215,5 +215,20 @@ public sealed class RoomTests : IAsyncLifetime
         Assert.Equal(ErrorCodes.NotJoined, error.Code);
     }
 
+    [Fact]
+    public async Task ABinaryPublishErrorArrivesWithoutAnIdThroughErrorReceived()
+    {
+        await using var alice = await Clients.ConnectAsync(_node, "alice", "left-behind");
+        var error = Wait.Signal<ServerError>();
+        alice.ErrorReceived += (_, e) => error.TrySetResult(e);
+        var room = alice.Join("left-behind");
+        await room.LeaveAsync().WaitAsync(Wait.Timeout);
+
+        // Binary frames carry no id: the publish completes once written, the refusal comes on its own.
+        await room.PublishAsync(new byte[] { 1, 2, 3 }).WaitAsync(Wait.Timeout);
+
+        Assert.Equal(ErrorCodes.NotJoined, (await error.Task.WaitAsync(Wait.Timeout)).Code);
+    }
+
     private sealed record Chat(string Text);
 }
