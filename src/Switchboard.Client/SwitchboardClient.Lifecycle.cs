@@ -1,0 +1,369 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Switchboard.Protocol;
+
+namespace Switchboard.Client;
+
+public sealed partial class SwitchboardClient
+{
+    /// <summary>The subprotocol the server selects; a token travels beside it as <c>bearer.TOKEN</c>.</summary>
+    private const string SubProtocol = "switchboard.v1";
+
+    /// <summary>The close code of a connection that ended without a close frame.</summary>
+    private const int AbnormalClosure = 1006;
+
+    /// <summary>
+    /// Owns the client's whole life: connect, run a session, decide from its close code whether and
+    /// when to try again, and fail whatever is left once closed for good.
+    /// </summary>
+    private async Task RunAsync(CancellationToken stop)
+    {
+        // Let ConnectAsync return its task before the first attempt runs.
+        await Task.Yield();
+        var attempt = 0;
+        int? closeCode = null;
+        string? closeReason = null;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var outcome = await RunSessionAsync(stop).ConfigureAwait(false);
+                closeCode = outcome.CloseCode;
+                closeReason = outcome.CloseReason;
+                if (stop.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                if (outcome.CloseCode is { } code && !CloseCodes.ShouldReconnect(code))
+                {
+                    Log.ClosedByServer(_logger, code, outcome.CloseReason);
+                    break;
+                }
+
+                if (outcome.Connected && outcome.Lasted >= _options.Backoff.StableAfter)
+                {
+                    attempt = 0;
+                }
+
+                attempt++;
+                // A draining node says so with 1001: its clients should move to another node at once.
+                var delay = outcome.CloseCode == CloseCodes.GoingAway ? TimeSpan.Zero : _backoff.Delay(attempt);
+                Log.Reconnecting(_logger, outcome.CloseCode, outcome.CloseReason, attempt, delay);
+                SetStatus(new ConnectionStatus(ConnectionState.Reconnecting, attempt, delay, outcome.CloseCode, outcome.CloseReason, outcome.Error));
+                try
+                {
+                    await Task.Delay(delay, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            FinishClosed(closeCode, closeReason);
+        }
+    }
+
+    private async Task<SessionOutcome> RunSessionAsync(CancellationToken stop)
+    {
+        string? token;
+        try
+        {
+            token = await GetTokenAsync(stop).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Whatever the application's token source throws, the client retries with backoff.
+        catch (Exception e) when (!stop.IsCancellationRequested)
+#pragma warning restore CA1031
+        {
+            Log.ConnectFailed(_logger, e);
+            return new SessionOutcome(false, null, null, e, TimeSpan.Zero);
+        }
+        catch (OperationCanceledException)
+        {
+            return new SessionOutcome(false, null, null, null, TimeSpan.Zero);
+        }
+
+        var socket = new ClientWebSocket();
+        socket.Options.AddSubProtocol(SubProtocol);
+        socket.Options.KeepAliveInterval = _options.KeepAliveInterval;
+        socket.Options.KeepAliveTimeout = _options.KeepAliveTimeout;
+        if (token is not null)
+        {
+            socket.Options.AddSubProtocol("bearer." + token);
+        }
+
+        using var session = new ClientSession(socket, _options.SendQueue);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            timeout.CancelAfter(_options.ConnectTimeout);
+            await socket.ConnectAsync(_uri, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException or IOException)
+        {
+            Log.ConnectFailed(_logger, e);
+            return new SessionOutcome(false, null, null, e, TimeSpan.Zero);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        lock (_gate)
+        {
+            _session = session;
+        }
+
+        var send = SendLoopAsync(session);
+        var receive = ReceiveLoopAsync(session);
+        Task start = Task.CompletedTask;
+        Task refresh = Task.CompletedTask;
+        var connected = false;
+        using (var welcomeDeadline = new CancellationTokenSource(_options.ConnectTimeout))
+        using (welcomeDeadline.Token.Register(() => { if (!session.Welcome.Task.IsCompleted) { session.Abort(); } }))
+        using (stop.Register(() => CloseSession(session)))
+        {
+            if (await Task.WhenAny(session.Welcome.Task, receive).ConfigureAwait(false) == session.Welcome.Task)
+            {
+                welcomeDeadline.Dispose();
+                var (user, sessionId) = await session.Welcome.Task.ConfigureAwait(false);
+                _user = user;
+                _sessionId = sessionId;
+                connected = true;
+                start = StartSessionAsync(session, user, sessionId);
+                refresh = RefreshLoopAsync(session, token);
+            }
+
+            var (closeCode, closeReason) = await receive.ConfigureAwait(false);
+            EndSession(session);
+            await Task.WhenAll(send, start, refresh).ConfigureAwait(false);
+            RequeueAfter(session);
+            var lasted = Stopwatch.GetElapsedTime(started);
+            return new SessionOutcome(connected, closeCode, closeReason, null, lasted);
+        }
+    }
+
+    /// <summary>
+    /// After the welcome: re-join every room (with its last position) and write the offline queue, in
+    /// that order, before new sends may go straight to the connection. The server handles one
+    /// connection's commands in order, so a queued publish never reaches a room before its join.
+    /// </summary>
+    private async Task StartSessionAsync(ClientSession session, string user, string sessionId)
+    {
+        try
+        {
+            while (true)
+            {
+                ValueTask write;
+                lock (_gate)
+                {
+                    if (_session != session || _closed)
+                    {
+                        return;
+                    }
+
+                    var room = _rooms.Values.FirstOrDefault(r => r.JoinedOn != session);
+                    if (room is not null)
+                    {
+                        write = WriteJoinLocked(room, session);
+                    }
+                    else if (_offline.First is { } first)
+                    {
+                        _offline.RemoveFirst();
+                        var request = first.Value;
+                        request.OfflineNode = null;
+                        _pending[request.Id] = request;
+                        write = session.Outbound.Writer.WriteAsync(request);
+                    }
+                    else
+                    {
+                        session.Ready = true;
+                        break;
+                    }
+                }
+
+                await write.ConfigureAwait(false);
+            }
+        }
+        catch (ChannelClosedException)
+        {
+            // The connection ended while starting; what was not written is requeued by the owner.
+            return;
+        }
+
+        Log.Connected(_logger, _uri, user, sessionId);
+        SetStatus(new ConnectionStatus(ConnectionState.Connected));
+        _firstConnected.TrySetResult();
+    }
+
+    /// <summary>The connection is over: no new send may reach it; its writer stops without sending more.</summary>
+    private void EndSession(ClientSession session)
+    {
+        lock (_gate)
+        {
+            if (_session == session)
+            {
+                _session = null;
+            }
+
+            session.Ready = false;
+        }
+
+        session.Stop();
+        session.End();
+    }
+
+    /// <summary>
+    /// What was queued on a dead connection but never written goes back to the front of the offline
+    /// queue, in order; what was written and not answered fails with <c>disconnected</c>, since
+    /// nobody can tell whether the server carried it out.
+    /// </summary>
+    private void RequeueAfter(ClientSession session)
+    {
+        var unsent = new List<PendingRequest>();
+        while (session.Outbound.Reader.TryRead(out var request))
+        {
+            unsent.Add(request);
+        }
+
+        var disconnected = new SwitchboardException(ClientErrorCodes.Disconnected, "the connection dropped before the reply; the command may or may not have been carried out");
+        lock (_gate)
+        {
+            for (var i = unsent.Count - 1; i >= 0; i--)
+            {
+                var request = unsent[i];
+                _pending.TryRemove(request.Id, out _);
+                if (request.Completion.Task.IsCompleted || request.Kind == RequestKind.Internal)
+                {
+                    continue;
+                }
+
+                if (request.Kind == RequestKind.Query || _closed)
+                {
+                    request.Fail(_closed ? ClosedError() : disconnected);
+                }
+                else
+                {
+                    EnqueueOfflineLocked(request, atFront: true);
+                }
+            }
+        }
+
+        foreach (var (id, request) in _pending)
+        {
+            if (request.Written && _pending.TryRemove(id, out _) && request.Kind != RequestKind.Internal)
+            {
+                request.Fail(disconnected);
+            }
+        }
+    }
+
+    private void CloseSession(ClientSession session)
+    {
+        session.RequestClose();
+        // The close handshake is bounded: a server that never answers is cut off.
+        _ = Task.Delay(_options.CloseTimeout, session.Ended).ContinueWith(
+            static (t, s) => { if (!t.IsCanceled) { ((ClientSession)s!).Abort(); } },
+            session,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    private void FinishClosed(int? closeCode, string? closeReason)
+    {
+        List<PendingRequest> failed;
+        lock (_gate)
+        {
+            _closed = true;
+            failed = [.. _offline];
+            _offline.Clear();
+        }
+
+        failed.AddRange(_pending.Values);
+        _pending.Clear();
+        foreach (var request in failed)
+        {
+            request.Fail(ClosedError(closeCode));
+        }
+
+        foreach (var room in _rooms.Values)
+        {
+            room.Complete(null);
+        }
+
+        _rooms.Clear();
+        SetStatus(new ConnectionStatus(ConnectionState.Closed, _status.Attempt, null, closeCode, closeReason));
+        _firstConnected.TrySetException(ClosedError(closeCode));
+        // Nobody may be awaiting ConnectAsync; the failure is still available to anyone who does.
+        _ = _firstConnected.Task.Exception;
+        Log.Closed(_logger);
+    }
+
+    private SwitchboardException ClosedError(int? closeCode = null) =>
+        new(ClientErrorCodes.Closed, closeCode is { } code ? $"the client is closed (close code {code})" : "the client is closed", closeCode ?? _status.CloseCode);
+
+    private async ValueTask<string?> GetTokenAsync(CancellationToken cancellationToken) =>
+        _options.GetToken is { } get ? await get(cancellationToken).ConfigureAwait(false) : _options.Token;
+
+    /// <summary>
+    /// Before the token expires, fetches a new one and sends <c>refresh</c> on the live connection. A
+    /// refused refresh is retried until the old token runs out; then the server closes with 4003 and
+    /// the reconnect fetches a fresh token anyway.
+    /// </summary>
+    private async Task RefreshLoopAsync(ClientSession session, string? token)
+    {
+        if (_options.GetToken is null || token is null)
+        {
+            return;
+        }
+
+        var ended = session.Ended;
+        try
+        {
+            while (JwtExpiry.Read(token) is { } expires)
+            {
+                await Task.Delay(JwtExpiry.RefreshDelay(expires, DateTimeOffset.UtcNow), ended).ConfigureAwait(false);
+                try
+                {
+                    var fresh = await _options.GetToken(ended).ConfigureAwait(false);
+                    var id = NextId();
+                    var request = new PendingRequest(id, Commands.Refresh(id, fresh), WebSocketMessageType.Text, RequestKind.Internal);
+                    lock (_gate)
+                    {
+                        _pending[id] = request;
+                    }
+
+                    await session.Outbound.Writer.WriteAsync(request, ended).ConfigureAwait(false);
+                    await request.Completion.Task.WaitAsync(ended).ConfigureAwait(false);
+                    token = fresh;
+                }
+                catch (SwitchboardException e)
+                {
+                    Log.RefreshFailed(_logger, e);
+                    // Try again shortly rather than at once: the token source may be briefly unable to answer.
+                    await Task.Delay(TimeSpan.FromSeconds(1), ended).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+        {
+            // The connection ended; the next one starts with a fresh token.
+        }
+#pragma warning disable CA1031 // The application's token source failed: logged, and the server's 4003 will end this connection.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.RefreshFailed(_logger, e);
+        }
+    }
+
+    private void SetStatus(ConnectionStatus status)
+    {
+        _status = status;
+        Raise(StateChanged, status);
+    }
+
+    private readonly record struct SessionOutcome(bool Connected, int? CloseCode, string? CloseReason, Exception? Error, TimeSpan Lasted);
+}

@@ -1,0 +1,71 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace Switchboard.Client;
+
+/// <summary>Settings of a <see cref="SwitchboardClient"/>.</summary>
+public sealed class SwitchboardClientOptions
+{
+    /// <summary>A fixed JWT sent in the <c>bearer.TOKEN</c> subprotocol. Ignored when <see cref="GetToken"/> is set.</summary>
+    public string? Token { get; init; }
+
+    /// <summary>
+    /// Supplies a JWT before every connection attempt and, before the current token's <c>exp</c>, for a
+    /// <c>refresh</c> on the live connection. Preferred over <see cref="Token"/> for tokens that expire.
+    /// </summary>
+    public Func<CancellationToken, ValueTask<string>>? GetToken { get; init; }
+
+    /// <summary>Development only: the user id sent as <c>?user=</c> when the server allows it and no token is used.</summary>
+    public string? User { get; init; }
+
+    /// <summary>Reconnect delays.</summary>
+    public BackoffOptions Backoff { get; init; } = new();
+
+    /// <summary>
+    /// Publishes and direct sends kept while disconnected, sent in order once the connection is back.
+    /// When full, the oldest is rejected with <see cref="ClientErrorCodes.OfflineQueueFull"/>. 0 fails
+    /// every send made while disconnected.
+    /// </summary>
+    public int OfflineQueue { get; init; } = 100;
+
+    /// <summary>
+    /// Messages each room buffers for <see cref="SwitchboardRoom.Messages"/>. When the application reads
+    /// too slowly the oldest buffered message is dropped and counted (<see cref="SwitchboardRoom.DroppedMessages"/>,
+    /// <see cref="SwitchboardRoom.MessagesDropped"/>). 0 turns the buffer off for applications that only
+    /// use <see cref="SwitchboardRoom.MessageReceived"/>.
+    /// </summary>
+    public int MessageBuffer { get; init; } = 1000;
+
+    /// <summary>
+    /// Frames waiting for the socket's writer. A send that finds it full waits (cancellably) for room:
+    /// this is the client's backpressure.
+    /// </summary>
+    public int SendQueue { get; init; } = 256;
+
+    /// <summary>The largest frame the client accepts from the server; a bigger one closes the connection with 1009 and reconnects.</summary>
+    public int MaxReceiveBytes { get; init; } = 64 * 1024 * 1024;
+
+    /// <summary>Time allowed for the upgrade and the server's <c>welcome</c>.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How often the client pings the server. With <see cref="KeepAliveTimeout"/> this detects a peer
+    /// that vanished without closing (a dead node, a dropped route), which TCP alone may take minutes to notice.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long the client waits for the pong before it drops the connection and reconnects.</summary>
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Time allowed for the server's close frame after the client sent its own.</summary>
+    public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Serializer options for data published and read with the generic helpers. Defaults to
+    /// <see cref="JsonSerializerOptions.Web"/> (camelCase, case-insensitive), what JavaScript peers expect.
+    /// </summary>
+    public JsonSerializerOptions JsonOptions { get; init; } = JsonSerializerOptions.Web;
+
+    /// <summary>Where the client logs connection life; nothing is logged per message above Debug.</summary>
+    public ILogger? Logger { get; init; }
+}
