@@ -22,6 +22,7 @@ let me = null;
 let roomName = "";
 let countdown = null;
 let everConnected = false;
+let recovered = null;
 
 // ---- joining ----------------------------------------------------------------------------------
 
@@ -56,8 +57,10 @@ async function start(name, joinedRoom) {
   room.on("message", m => addMessage(m));
   room.on("presence", onPresence);
   room.on("recovered", r => {
-    state.dataset.recovered = String(r.count);
-    setState("connected", `connected · recovered ${r.count} message${r.count === 1 ? "" : "s"}`);
+    recovered = r.count;
+    if (state.dataset.state === "connected") {
+      showConnected();
+    }
   });
   room.on("reset", () => {
     showNotice("Some messages could not be recovered; reloading the latest ones.");
@@ -77,14 +80,19 @@ async function start(name, joinedRoom) {
 function onState(next, info = {}) {
   clearInterval(countdown);
   if (next === "connected") {
-    delete state.dataset.recovered;
-    setState("connected", "connected");
+    showConnected();
     if (everConnected && room) {
       // Members may have come and gone while this page was away: ask again.
       loadMembers();
     }
     everConnected = true;
   } else if (next === "reconnecting") {
+    if (state.dataset.state === "connected") {
+      // Outages seen, for anyone checking afterwards that one happened (a fast reconnect is a blink).
+      state.dataset.outages = String(Number(state.dataset.outages ?? 0) + 1);
+    }
+    recovered = null;
+    delete state.dataset.recovered;
     const until = Date.now() + (info.delayMs ?? 0);
     const tick = () => {
       const seconds = Math.max(0, Math.ceil((until - Date.now()) / 1000));
@@ -98,6 +106,14 @@ function onState(next, info = {}) {
   } else if (next === "closed") {
     setState("closed", info.reason ? `disconnected: ${info.reason}` : "disconnected");
   }
+}
+
+/** "connected", and what the last re-join recovered, whichever of the two events came first. */
+function showConnected() {
+  if (recovered !== null) {
+    state.dataset.recovered = String(recovered);
+  }
+  setState("connected", recovered === null ? "connected" : `connected · recovered ${recovered} message${recovered === 1 ? "" : "s"}`);
 }
 
 function setState(name, text) {
