@@ -191,7 +191,7 @@ function addMessage(m) {
   }
   const from = document.createElement("span");
   from.className = "from";
-  from.textContent = m.from ?? "server";
+  from.textContent = m.from ?? "HTTP API";
   li.append(from, render(m));
   const after = [...messages.children].find(other => Number(other.dataset.offset) > m.offset);
   const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 40;
@@ -208,7 +208,7 @@ function render(m) {
     if (type) {
       const img = document.createElement("img");
       img.className = "image";
-      img.alt = `image from ${m.from ?? "server"}`;
+      img.alt = `image from ${m.from ?? "the HTTP API"}`;
       img.src = URL.createObjectURL(new Blob([bytes], { type }));
       const a = document.createElement("a");
       a.href = img.src;

@@ -13,6 +13,7 @@ public sealed class HostNode : IAsyncDisposable
 {
     private readonly IDictionary<string, string>? _environment;
     private ServerProcess _process;
+    private bool _processDisposed;
 
     private HostNode(ServerProcess process, Uri baseUri, IDictionary<string, string>? environment)
     {
@@ -49,8 +50,9 @@ public sealed class HostNode : IAsyncDisposable
     /// <summary>Starts the stopped node again on the same port.</summary>
     public async Task RestartAsync()
     {
-        await _process.DisposeAsync();
+        await DisposeProcessAsync();
         _process = await StartProcessAsync(_environment, BaseUri.Port);
+        _processDisposed = false;
         var address = await _process.WaitForListeningAsync();
         if (address.Port != BaseUri.Port)
         {
@@ -59,7 +61,7 @@ public sealed class HostNode : IAsyncDisposable
     }
 
     /// <summary>Kills the node at once (SIGKILL): no drain, no close frames.</summary>
-    public ValueTask KillAsync() => _process.DisposeAsync();
+    public ValueTask KillAsync() => DisposeProcessAsync();
 
     /// <summary>Publishes <c>{"text":TEXT}</c> to <paramref name="room"/> through this node's HTTP API.</summary>
     public Task PublishAsync(string room, string text) => PublishAsync(Http, room, text);
@@ -89,7 +91,17 @@ public sealed class HostNode : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
-        await _process.DisposeAsync();
+        await DisposeProcessAsync();
+    }
+
+    private async ValueTask DisposeProcessAsync()
+    {
+        // Once only: a disposed Process cannot be asked whether it exited.
+        if (!_processDisposed)
+        {
+            _processDisposed = true;
+            await _process.DisposeAsync();
+        }
     }
 
     private static async Task<ServerProcess> StartProcessAsync(IDictionary<string, string>? environment, int? port)
