@@ -105,6 +105,13 @@ public sealed class ReconnectTests(ChromiumFixture chromium, ITestOutputHelper o
             await Expect(alice.Texts).ToHaveTextAsync(expected);
             await shots.TakeAsync(alice.Page, "before-kill");
 
+            // The dashboard, through nginx too, lists the three nodes sharing Redis.
+            var dashboard = await alice.Page.Context.NewPageAsync();
+            await dashboard.GotoAsync(new Uri(nginx.BaseUri, "dashboard").ToString());
+            await Expect(dashboard.Locator("#nodes tr")).ToHaveCountAsync(3);
+            await Expect(dashboard.Locator("#nodes-scope")).ToContainTextAsync("3 live nodes");
+            await shots.TakeAsync(dashboard, "dashboard-three-nodes");
+
             await nodes[victim].KillAsync();
             for (var i = 1; i <= Meanwhile; i++)
             {
@@ -117,6 +124,9 @@ public sealed class ReconnectTests(ChromiumFixture chromium, ITestOutputHelper o
             await Expect(alice.State).ToHaveAttributeAsync("data-state", "connected", new() { Timeout = 45_000 });
             await Expect(alice.Texts).ToHaveTextAsync(expected);
             await shots.TakeAsync(alice.Page, "recovered-elsewhere");
+            // The killed node stops reporting: the dashboard drops it within the report lifetime (5 s).
+            await Expect(dashboard.Locator("#nodes tr")).ToHaveCountAsync(2, new() { Timeout = 30_000 });
+            await shots.TakeAsync(dashboard, "dashboard-two-nodes");
 
             var now = await NodeOfAsync(nodes, room, except: victim);
             output.WriteLine($"alice's page reconnected through nginx to node {now}");

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Switchboard.Tests.Infrastructure;
+using Switchboard.Tests.Redis;
 using Xunit;
 
 namespace Switchboard.Tests.Dashboard;
@@ -15,7 +16,7 @@ public sealed class DashboardStatsTests
     private const string Key = "dashboard-key-0123456789abcdef";
 
     [Fact]
-    public async Task TheStatsReaderNeedsAnApiKeyWhileThePagesArePublic()
+    public async Task TheStatsStreamNeedsAnApiKeyWhileThePagesArePublic()
     {
         await using var server = await TestServer.StartAsync(new Dictionary<string, string?>
         {
@@ -81,5 +82,33 @@ public sealed class DashboardStatsTests
         Assert.False(seen.GetProperty("cluster").GetBoolean());
         Assert.Single(seen.GetProperty("nodes").EnumerateArray());
         Assert.True(seen.GetProperty("perSecond").GetProperty("messagesOut").GetDouble() > 0, "messages out per second counts the deliveries to alice");
+    }
+
+    [Fact]
+    [Trait("Category", "external")]
+    public async Task OnRedisEveryNodeListsEveryLiveNodeAndDropsOneThatStops()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var first = await TestServer.StartAsync(RedisNodes.Settings(redis), pages: true);
+        TestServer? second = await TestServer.StartAsync(RedisNodes.Settings(redis), pages: true);
+        try
+        {
+            await using var stream = await StatsReader.OpenAsync(first.Http);
+            var both = await stream.UntilAsync(s => s.GetProperty("nodes").GetArrayLength() == 2, "both nodes");
+            Assert.True(both.GetProperty("cluster").GetBoolean());
+            Assert.Equal("redis", both.GetProperty("broker").GetString());
+            Assert.Contains(both.GetProperty("nodes").EnumerateArray(), n => n.GetProperty("id").GetString() == both.GetProperty("node").GetString());
+
+            await second.DisposeAsync();
+            second = null;
+            await stream.UntilAsync(s => s.GetProperty("nodes").GetArrayLength() == 1, "the stopped node gone", TimeSpan.FromSeconds(20));
+        }
+        finally
+        {
+            if (second is not null)
+            {
+                await second.DisposeAsync();
+            }
+        }
     }
 }
