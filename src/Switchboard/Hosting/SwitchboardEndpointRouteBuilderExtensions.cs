@@ -40,6 +40,7 @@ public static class SwitchboardEndpointRouteBuilderExtensions
         endpoints.Map("/echo", (HttpContext context, ConnectionRunner runner, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
             runner.RunAsync(context, new EchoBehavior(metrics, options.Value.Limits)));
         ApiEndpoints.Map(endpoints);
+        ClientScriptEndpoints.Map(endpoints);
         endpoints.MapGet("/", () => Results.Content(IndexPage.Html, "text/html; charset=utf-8"));
         return endpoints;
     }
