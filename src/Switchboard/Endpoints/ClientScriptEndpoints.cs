@@ -41,6 +41,9 @@ internal static class ClientScriptEndpoints
         // once, and an unchanged client costs a 304 (the result answers If-None-Match itself).
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers.XContentTypeOptions = "nosniff";
+        // Module scripts are fetched with CORS: a page served from another origin (a dev server, the
+        // app's own domain) may import the client. It is public code, read without credentials.
+        context.Response.Headers.AccessControlAllowOrigin = "*";
         return Results.Bytes(file.Content, contentType, entityTag: file.ETag);
     }
 

@@ -24,6 +24,7 @@ public sealed class ClientScriptTests : IAsyncLifetime
         Assert.True(response.Headers.CacheControl?.NoCache, "the browser revalidates on every load");
         Assert.NotNull(response.Headers.ETag);
         Assert.False(response.Headers.ETag!.IsWeak);
+        Assert.Equal("*", Assert.Single(response.Headers.GetValues("Access-Control-Allow-Origin")));
         Assert.Equal(await File.ReadAllBytesAsync(SourceFile("switchboard.js")), await response.Content.ReadAsByteArrayAsync());
     }
 
