@@ -206,9 +206,10 @@ export class Room extends Emitter {
    */
   publish(data) {
     if (this._left) return Promise.reject(new SwitchboardError("not_joined", `left ${this.name}`));
-    if (data instanceof Uint8Array || data instanceof ArrayBuffer) {
-      if (ArrayBuffer.isView(data) && !(data instanceof Uint8Array)) data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      return this.#client._enqueue({ binary: encodeBinaryPublish(this.name, data) });
+    if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
+      const bytes = data instanceof Uint8Array ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+      // Encoded now: the frame is a copy, so changing the buffer after publish() changes nothing.
+      return this.#client._enqueue({ binary: encodeBinaryPublish(this.name, bytes) });
     }
     return this.#client._enqueue({ command: { op: "publish", room: this.name, data } }).then((r) => ({ offset: r.offset, epoch: r.epoch }));
   }
@@ -366,6 +367,11 @@ export class Switchboard extends Emitter {
    */
   constructor(url, options = {}) {
     super();
+    try {
+      new URL(url, globalThis.location?.href);
+    } catch {
+      throw new TypeError(`not a WebSocket URL: ${url}`);
+    }
     this.#url = url;
     this.#options = {
       ...DEFAULTS,
@@ -451,8 +457,18 @@ export class Switchboard extends Emitter {
    */
   _enqueue(item) {
     if (this.#state === "closed") return Promise.reject(new SwitchboardError("closed", "the client is closed"));
+    let json = null;
+    if (item.command) {
+      // Serialized now, like the binary frame: what is sent is the data as it was at the call, and
+      // data JSON cannot carry (a BigInt, a cycle) fails this call rather than a later flush.
+      try {
+        json = JSON.stringify(item.command);
+      } catch (error) {
+        return Promise.reject(new SwitchboardError("invalid_data", `data cannot be sent as JSON: ${error?.message ?? error}`));
+      }
+    }
     const d = deferred();
-    const entry = { ...item, resolve: d.resolve, reject: d.reject };
+    const entry = { binary: item.binary, json, op: item.command?.op, resolve: d.resolve, reject: d.reject };
     if (this.#state === "connected" && this.#ws?.readyState === OPEN) {
       this.#transmit(entry);
     } else {
@@ -471,27 +487,33 @@ export class Switchboard extends Emitter {
       entry.resolve(undefined);
       return;
     }
-    this.#request(entry.command, (reply) => entry.resolve(reply), (error) => entry.reject(error));
+    this.#request(entry.json, entry.op, (reply) => entry.resolve(reply), (error) => entry.reject(error));
   }
 
-  /** Sends `command` with a fresh id; `onReply`/`onError` run synchronously while the reply frame is read. */
-  #request(command, onReply, onError) {
+  /**
+   * Sends a command (an object, or its JSON text with `op` given) with a fresh id; `onReply` and
+   * `onError` run synchronously while the reply's frame is read, before the frame's next line.
+   */
+  #request(command, op, onReply, onError) {
+    if (typeof command !== "string") command = JSON.stringify(command);
     const id = this.#nextId++;
     const timeoutMs = this.#options.requestTimeoutMs;
     const timer =
       timeoutMs > 0
         ? this.#timers.setTimeout(() => {
-            if (this.#pending.delete(id)) onError(new SwitchboardError("timeout", `no reply to ${command.op} within ${timeoutMs} ms`));
+            if (this.#pending.delete(id)) onError(new SwitchboardError("timeout", `no reply to ${op} within ${timeoutMs} ms`));
           }, timeoutMs)
         : null;
     this.#pending.set(id, { onReply, onError, timer });
-    this.#ws.send(JSON.stringify({ ...command, id }));
+    // The id goes first, spliced into the serialized object: `command` is never empty (it has an op).
+    this.#ws.send(`{"id":${id},${command.slice(1)}`);
   }
 
   #sendJoin(room) {
     const command = room._joinCommand();
     this.#request(
       command,
+      "join",
       (reply) => room._onJoinReply(reply, command),
       (error) => {
         // A join lost with its connection is retried by the next connection's re-join.
@@ -508,7 +530,8 @@ export class Switchboard extends Emitter {
     if (this.#rooms.get(room.name) !== room) return;
     this.#rooms.delete(room.name);
     if (this.#state === "connected") {
-      this.#request({ op: "leave", room: room.name }, () => {}, () => {});
+      // Nothing to do with the answer: the room is gone either way (not_joined if the join had failed).
+      this.#request({ op: "leave", room: room.name }, "leave", () => {}, () => {});
     }
   }
 
@@ -547,7 +570,7 @@ export class Switchboard extends Emitter {
     this.#timer.connect = this.#timers.setTimeout(() => {
       if (this.#ws !== ws) return;
       this.#dropSocket(ws);
-      this.#onSocketClosed(ws, 4000, "connect timeout: no welcome");
+      this.#onSocketClosed(ws, 1006, "connect timeout: no welcome");
     }, this.#options.connectTimeoutMs);
 
     ws.onopen = () => {
@@ -703,8 +726,13 @@ export class Switchboard extends Emitter {
         return;
       }
       if (this.#ws !== ws || this.#state !== "connected" || !token) return;
+      // A token that does not live longer (getToken handed back a cached one) is not worth a
+      // round trip, and refreshing it again and again as its expiry nears would be a busy loop: the
+      // server closes with 4003 at expiry and the reconnect asks getToken again.
+      if ((tokenExpiry(token) ?? 0) <= expiry) return;
       this.#request(
         { op: "refresh", token },
+        "refresh",
         () => {
           this.#token = token;
           this._emit("refresh", { expiresAt: tokenExpiry(token) });
@@ -758,7 +786,8 @@ export class Switchboard extends Emitter {
   // ---- browsers: online / offline ----
 
   #listenToWindow() {
-    const target = globalThis.window;
+    // Browsers' windows and workers; node and other runtimes have no such events.
+    const target = globalThis.window ?? globalThis.self;
     if (!target || typeof target.addEventListener !== "function") return;
     const online = () => {
       // The network is back: retry now rather than at the end of a long backoff.

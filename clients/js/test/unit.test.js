@@ -304,6 +304,31 @@ describe("offline queue and requests", () => {
     client.close();
   });
 
+  it("serializes at the call: later changes are not sent, unserializable data rejects with invalid_data", async () => {
+    const { client, sockets } = fakeClient();
+    const room = client.join("s");
+    const data = { n: 1 };
+    const queued = room.publish(data);
+    data.n = 2;
+    const bytes = new Int16Array([1]);
+    const binary = room.publish(bytes);
+    bytes[0] = 2;
+    await assert.rejects(room.publish({ big: 1n }), { code: "invalid_data" });
+    await tick();
+    sockets[0].welcome();
+    const [, publish] = sockets[0].commands();
+    assert.equal(publish.data.n, 1);
+    assert.deepEqual([...sockets[0].sent.find((d) => typeof d !== "string")], [0x01, 1, 0x73, 1, 0]);
+    await binary;
+    sockets[0].receive(JSON.stringify({ op: "reply", id: publish.id, offset: 1, epoch: "e" }));
+    await queued;
+    client.close();
+  });
+
+  it("refuses a URL that cannot be parsed, at construction", () => {
+    assert.throws(() => new Switchboard("not a url", { WebSocket: class {} }), TypeError);
+  });
+
   it("offers the token as a subprotocol, or sends it as a first auth message, and adds ?user=", async () => {
     const token = makeJwt("k".repeat(32), { sub: "a", exp: 2_000_000_000 });
     assert.equal(tokenExpiry(token), 2_000_000_000_000);
