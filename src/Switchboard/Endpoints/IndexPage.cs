@@ -16,6 +16,7 @@ internal static class IndexPage
           <li><code>/ws</code>: the JSON protocol, described in <code>docs/protocol.md</code> of the repository</li>
           <li><code>/rooms/{room}</code>: plain mode, any WebSocket client</li>
           <li><code>/echo</code>: echoes every frame</li>
+          <li><a href="/switchboard.js">/switchboard.js</a>: the JavaScript client (<code>import { Switchboard } from "/switchboard.js"</code>), with types at <a href="/switchboard.d.ts">/switchboard.d.ts</a></li>
           <li><a href="/api/rooms">/api/rooms</a>, <a href="/healthz">/healthz</a>, <a href="/metrics">/metrics</a></li>
         </ul>
         <p>Options and metrics: <code>docs/configuration.md</code>; security: <code>docs/security.md</code>; benchmarks: <code>docs/benchmarks.md</code>.</p>
