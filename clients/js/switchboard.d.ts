@@ -146,6 +146,7 @@ export interface RoomEvents<T = Json> {
   presence: (event: PresenceEvent) => void;
   recovered: (info: { count: number }) => void;
   reset: (info: { reason: "epoch_changed" | "too_far_behind" | "history_unavailable" }) => void;
+  /** A refused join (the room is forgotten), or a retryable one (unavailable, internal, rate_limited: joined again after a backoff). */
   error: (error: SwitchboardError) => void;
 }
 

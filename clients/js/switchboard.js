@@ -324,6 +324,9 @@ export class Room extends Emitter {
   }
 }
 
+/** Join errors after which nothing happened and the same join may succeed a little later. */
+const RETRYABLE_JOIN_ERRORS = new Set(["unavailable", "internal", "rate_limited"]);
+
 const DEFAULTS = {
   backoff: { baseMs: 500, capMs: 30_000, stableMs: 10_000 },
   offlineQueue: 100,
@@ -360,6 +363,8 @@ export class Switchboard extends Emitter {
   /** Timer ids: the next reconnect, the stable-connection reset, the token refresh, the welcome deadline. */
   #timer = { retry: null, stable: null, refresh: null, connect: null };
   #windowListeners = null;
+  /** Timers of joins refused with a retryable error, re-sent on the same connection. */
+  #joinRetries = new Set();
 
   /**
    * @param {string} url the `/ws` URL, e.g. `wss://chat.example.com/ws`
@@ -494,10 +499,9 @@ export class Switchboard extends Emitter {
    * Sends a command (an object, or its JSON text with `op` given) with a fresh id; `onReply` and
    * `onError` run synchronously while the reply's frame is read, before the frame's next line.
    */
-  #request(command, op, onReply, onError) {
+  #request(command, op, onReply, onError, timeoutMs = this.#options.requestTimeoutMs) {
     if (typeof command !== "string") command = JSON.stringify(command);
     const id = this.#nextId++;
-    const timeoutMs = this.#options.requestTimeoutMs;
     const timer =
       timeoutMs > 0
         ? this.#timers.setTimeout(() => {
@@ -509,8 +513,9 @@ export class Switchboard extends Emitter {
     this.#ws.send(`{"id":${id},${command.slice(1)}`);
   }
 
-  #sendJoin(room) {
+  #sendJoin(room, attempt = 0) {
     const command = room._joinCommand();
+    const ws = this.#ws;
     this.#request(
       command,
       "join",
@@ -518,12 +523,31 @@ export class Switchboard extends Emitter {
       (error) => {
         // A join lost with its connection is retried by the next connection's re-join.
         if (error.code === "disconnected" || error.code === "closed") return;
+        if (RETRYABLE_JOIN_ERRORS.has(error.code)) {
+          // Nothing happened on the server (e.g. its broker was unreachable): the room is kept and
+          // joined again on this connection after a backoff.
+          room._emit("error", error);
+          const timer = this.#timers.setTimeout(() => {
+            this.#joinRetries.delete(timer);
+            if (this.#ws === ws && this.#state === "connected" && this.#rooms.get(room.name) === room) this.#sendJoin(room, attempt + 1);
+          }, backoffDelay(attempt + 1, this.#options.backoff, this.#random));
+          this.#joinRetries.add(timer);
+          return;
+        }
         // Refused joins (forbidden, invalid_room, ...) are not retried on reconnect.
         if (this.#rooms.get(room.name) === room) this.#rooms.delete(room.name);
         room._left = true;
         room._onJoinError(error);
       },
+      // No request timeout: a join that answered late would leave the room deaf; a dead
+      // connection is noticed by its close instead.
+      0,
     );
+  }
+
+  #clearJoinRetries() {
+    for (const timer of this.#joinRetries) this.#timers.clearTimeout(timer);
+    this.#joinRetries.clear();
   }
 
   _leave(room) {
@@ -684,6 +708,7 @@ export class Switchboard extends Emitter {
     this.#clearTimer("connect");
     this.#clearTimer("stable");
     this.#clearTimer("refresh");
+    this.#clearJoinRetries();
     // The application cannot know whether in-flight commands landed: it decides whether to retry.
     this.#failPending(new SwitchboardError("disconnected", `the connection closed (${code}) before the reply`));
     for (const room of this.#rooms.values()) room._onClosed(null);
@@ -759,6 +784,7 @@ export class Switchboard extends Emitter {
     this.#clearTimer("connect");
     this.#clearTimer("stable");
     this.#clearTimer("refresh");
+    this.#clearJoinRetries();
     this.#unlistenToWindow();
     this.#failPending(error);
     const queued = this.#queue;

@@ -325,6 +325,32 @@ describe("offline queue and requests", () => {
     client.close();
   });
 
+  it("keeps a room whose join failed with a retryable error and joins it again after a backoff", async () => {
+    const { client, sockets, timers } = fakeClient({ random: () => 0.5 });
+    await tick();
+    sockets[0].welcome();
+    const room = client.join("busy");
+    const errors = [];
+    room.on("error", (e) => errors.push(e.code));
+    const first = sockets[0].commands()[0];
+    sockets[0].receive(JSON.stringify({ op: "error", id: first.id, code: "unavailable", message: "redis is down" }));
+    assert.deepEqual(errors, ["unavailable"]);
+    assert.equal(client.join("busy"), room, "the room is kept");
+    timers.fire(50);
+    const second = sockets[0].commands()[1];
+    assert.equal(second.op, "join");
+    sockets[0].receive(JSON.stringify({ op: "reply", id: second.id, offset: 0, epoch: "e" }));
+    assert.deepEqual(await room.joined, { offset: 0, epoch: "e" });
+
+    const refused = client.join("refused");
+    const third = sockets[0].commands()[2];
+    sockets[0].receive(JSON.stringify({ op: "error", id: third.id, code: "forbidden", message: "no" }));
+    await assert.rejects(refused.joined, { code: "forbidden" });
+    assert.notEqual(client.join("refused"), refused, "a refused room is forgotten");
+    client.close();
+    assert.equal(timers.pending.size, 0, "close leaves no timer behind");
+  });
+
   it("refuses a URL that cannot be parsed, at construction", () => {
     assert.throws(() => new Switchboard("not a url", { WebSocket: class {} }), TypeError);
   });
