@@ -149,6 +149,26 @@ class Emitter {
   }
 }
 
+/**
+ * Stops listening to a socket the client is done with. The error handler stays, as a no-op: the
+ * `ws` package emits "error" when a socket still in its handshake is closed, and an EventEmitter
+ * "error" without a listener would throw.
+ */
+function detach(ws) {
+  ws.onopen = ws.onmessage = ws.onclose = null;
+  ws.onerror = () => {};
+}
+
+/** Detaches and closes a socket, in whatever state it is. */
+function abandon(ws, code, reason) {
+  detach(ws);
+  try {
+    ws.close(code, reason);
+  } catch {
+    // Some implementations refuse close() during the handshake; the socket is dropped either way.
+  }
+}
+
 /** A promise with its settle functions, whose rejection is never "unhandled" when nobody awaits it. */
 function deferred() {
   let resolve, reject;
@@ -444,13 +464,7 @@ export class Switchboard extends Emitter {
     if (this.#state === "closed") return;
     const ws = this.#ws;
     this.#shutdown(1000, "client closed", new SwitchboardError("closed", "the client was closed"));
-    if (ws) {
-      try {
-        ws.close(1000, "client closed");
-      } catch {
-        // Closing a socket that is still connecting may throw in some implementations; it is dropped anyway.
-      }
-    }
+    if (ws) abandon(ws, 1000, "client closed");
   }
 
   // ---- requests and the offline queue ----
@@ -593,7 +607,7 @@ export class Switchboard extends Emitter {
     this.#ws = ws;
     this.#timer.connect = this.#timers.setTimeout(() => {
       if (this.#ws !== ws) return;
-      this.#dropSocket(ws);
+      abandon(ws, 1000, "connect timeout");
       this.#onSocketClosed(ws, 1006, "connect timeout: no welcome");
     }, this.#options.connectTimeoutMs);
 
@@ -603,7 +617,7 @@ export class Switchboard extends Emitter {
     };
     ws.onmessage = (event) => {
       if (this.#ws !== ws) return;
-      if (typeof event.data === "string") this.#onText(event.data);
+      if (typeof event.data === "string") this.#onText(ws, event.data);
       else this.#onBinary(event.data);
     };
     // The close event follows any error; the close decides what happens next.
@@ -611,18 +625,11 @@ export class Switchboard extends Emitter {
     ws.onclose = (event) => this.#onSocketClosed(ws, event.code, event.reason);
   }
 
-  #dropSocket(ws) {
-    ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
-    try {
-      ws.close();
-    } catch {
-      // See close(): a connecting socket may refuse close(); it is abandoned either way.
-    }
-  }
-
-  #onText(text) {
+  #onText(ws, text) {
     // The server joins queued messages into one frame, one JSON per line.
     for (const line of text.split("\n")) {
+      // A listener may have closed the client (or dropped this socket) halfway through the frame.
+      if (this.#ws !== ws) return;
       if (line.length === 0) continue;
       let message;
       try {
@@ -704,7 +711,7 @@ export class Switchboard extends Emitter {
   #onSocketClosed(ws, code, reason) {
     if (this.#ws !== ws) return;
     this.#ws = null;
-    ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+    detach(ws);
     this.#clearTimer("connect");
     this.#clearTimer("stable");
     this.#clearTimer("refresh");
@@ -794,7 +801,7 @@ export class Switchboard extends Emitter {
     if (this.#ws) {
       const ws = this.#ws;
       this.#ws = null;
-      ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+      detach(ws);
     }
   }
 
@@ -827,7 +834,7 @@ export class Switchboard extends Emitter {
       // A socket over a vanished network can take minutes to notice; drop it now and retry with backoff.
       const ws = this.#ws;
       if (ws && this.#state === "connected") {
-        this.#dropSocket(ws);
+        abandon(ws, 1000, "offline");
         this.#onSocketClosed(ws, 1006, "offline");
       }
     };

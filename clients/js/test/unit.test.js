@@ -199,6 +199,21 @@ describe("frames", () => {
     client.close();
   });
 
+  it("stops delivering the rest of a frame once a listener closed the client", async () => {
+    const { client, sockets } = fakeClient();
+    await tick();
+    sockets[0].welcome();
+    const room = client.join("r");
+    const got = [];
+    room.on("message", (m) => {
+      got.push(m.offset);
+      if (m.offset === 2) client.close();
+    });
+    const line = (offset) => JSON.stringify({ op: "message", room: "r", from: null, offset, data: null });
+    sockets[0].receive([JSON.stringify({ op: "reply", id: sockets[0].commands()[0].id, offset: 0, epoch: "e" }), line(1), line(2), line(3)].join("\n"));
+    assert.deepEqual(got, [1, 2]);
+  });
+
   it("encodes binary publishes and decodes binary messages as documented", () => {
     assert.deepEqual([...encodeBinaryPublish("r1", new Uint8Array([0xde, 0xad]))], [0x01, 0x02, 0x72, 0x31, 0xde, 0xad]);
     const frame = new Uint8Array([0x02, 2, 0x72, 0x31, 0, 0, 0, 0, 0, 0, 1, 0x2c, 3, 0x62, 0x6f, 0x62, 0xca, 0xfe]);
