@@ -41,6 +41,7 @@ public static class SwitchboardEndpointRouteBuilderExtensions
         endpoints.Map("/echo", (HttpContext context, ConnectionRunner runner, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
             runner.RunAsync(context, new EchoBehavior(metrics, options.Value.Limits)));
         ApiEndpoints.Map(endpoints);
+        ClientScriptEndpoints.Map(endpoints);
         return endpoints;
     }
 }
