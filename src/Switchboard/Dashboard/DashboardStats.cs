@@ -42,6 +42,7 @@ internal sealed partial class DashboardStats : BackgroundService
     private readonly INodeDirectory _nodes;
     private readonly TimeProvider _time;
     private readonly ILogger<DashboardStats> _logger;
+    private readonly IHostApplicationLifetime _lifetime;
     private readonly string _brokerName;
     private readonly MeterListener _listener;
     private readonly Lock _instrumentsLock = new();
@@ -51,7 +52,7 @@ internal sealed partial class DashboardStats : BackgroundService
     private Frame _latest = new(null);
     private int _watchers;
 
-    public DashboardStats(SwitchboardMetrics metrics, SwitchboardHub hub, IBroker broker, INodeDirectory nodes, TimeProvider time, IOptions<SwitchboardOptions> options, ILogger<DashboardStats> logger)
+    public DashboardStats(SwitchboardMetrics metrics, SwitchboardHub hub, IBroker broker, INodeDirectory nodes, TimeProvider time, IOptions<SwitchboardOptions> options, IHostApplicationLifetime lifetime, ILogger<DashboardStats> logger)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(options);
@@ -60,6 +61,7 @@ internal sealed partial class DashboardStats : BackgroundService
         _nodes = nodes;
         _time = time;
         _logger = logger;
+        _lifetime = lifetime;
         _brokerName = options.Value.Broker;
         var meter = metrics.Meter;
         _listener = new MeterListener
@@ -92,6 +94,9 @@ internal sealed partial class DashboardStats : BackgroundService
     public async IAsyncEnumerable<SseItem<string>> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _watchers);
+        // Ends with the request, or as soon as the host starts stopping: Kestrel stops before the hosted
+        // services and waits for open responses, so an endless one would hold the shutdown up.
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.ApplicationStopping);
         try
         {
             string history;
@@ -111,11 +116,11 @@ internal sealed partial class DashboardStats : BackgroundService
 
                 try
                 {
-                    frame = await frame.Next.Task.WaitAsync(cancellationToken);
+                    frame = await frame.Next.Task.WaitAsync(ending.Token);
                 }
                 catch (OperationCanceledException)
                 {
-                    // The watcher went away, or the host is stopping (the last frame's Next is cancelled).
+                    // The watcher went away, or the host is stopping.
                     yield break;
                 }
             }

@@ -85,6 +85,24 @@ public sealed class DashboardStatsTests
     }
 
     [Fact]
+    public async Task AnOpenStatsStreamEndsWhenTheNodeStopsInsteadOfHoldingItUp()
+    {
+        await using var server = await TestServer.StartAsync(pages: true);
+        await using var stream = await StatsReader.OpenAsync(server.Http);
+        Assert.Equal("history", (await stream.NextAsync()).Type);
+
+        // The drain (3 s in tests) plus a margin; an endless response would hold the host to its shutdown timeout.
+        await server.StopAsync().WaitAsync(TimeSpan.FromSeconds(8));
+        await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            while (true)
+            {
+                await stream.NextAsync(TimeSpan.FromSeconds(5));
+            }
+        });
+    }
+
+    [Fact]
     [Trait("Category", "external")]
     public async Task OnRedisEveryNodeListsEveryLiveNodeAndDropsOneThatStops()
     {
