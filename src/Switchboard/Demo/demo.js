@@ -53,17 +53,32 @@ async function start(name, joinedRoom) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   client = new Switchboard(`${scheme}://${location.host}/ws`, { user: name });
   client.on("state", onState);
+  // Failures without a reply (a binary publish refused, for example) arrive here.
+  client.on("error", error => showNotice(describe(error)));
   room = client.join(roomName);
   room.on("message", m => addMessage(m));
   room.on("presence", onPresence);
+  room.on("error", error => showNotice("Could not join: " + describe(error)));
   room.on("recovered", r => {
     recovered = r.count;
     if (state.dataset.state === "connected") {
       showConnected();
     }
   });
-  room.on("reset", () => {
-    showNotice("Some messages could not be recovered; reloading the latest ones.");
+  room.on("reset", r => {
+    if (r?.reason === "epoch_changed") {
+      // The server forgot the room: offsets start again at 1, so what is shown can no longer be
+      // placed by offset. It stays on screen, above a line, and the new stream follows it.
+      for (const li of messages.querySelectorAll("li[data-offset]")) {
+        li.removeAttribute("data-offset");
+        li.classList.add("stale");
+      }
+      const line = document.createElement("li");
+      line.className = "gap";
+      line.textContent = "the server forgot this room; earlier messages above";
+      messages.append(line);
+    }
+    showNotice("Some messages were missed and could not be recovered.");
     loadHistory();
   });
   try {

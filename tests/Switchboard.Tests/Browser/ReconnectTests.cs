@@ -143,6 +143,32 @@ public sealed class ReconnectTests(ChromiumFixture chromium, ITestOutputHelper o
         }
     }
 
+    [Fact]
+    public async Task WhenARestartLosesTheRoomThePageSaysSoAndGoesOnWithTheNewStream()
+    {
+        var shots = new Screenshots(output, nameof(WhenARestartLosesTheRoomThePageSaysSoAndGoesOnWithTheNewStream));
+        // The memory broker: a restarted node has forgotten every room (a new epoch, offsets from 1).
+        await using var node = await HostNode.StartAsync(port: FreePorts.Next());
+        var room = "forgotten-" + Guid.NewGuid().ToString("N")[..6];
+        await using var alice = await ChatPage.OpenAsync(chromium.Browser, node.BaseUri, "alice", room, output);
+        await node.PublishAsync(room, "old 1");
+        await node.PublishAsync(room, "old 2");
+        await Expect(alice.Texts).ToHaveTextAsync(["old 1", "old 2"]);
+
+        await node.StopAsync();
+        await Expect(alice.State).ToHaveAttributeAsync("data-state", "reconnecting");
+        await node.RestartAsync();
+        await Expect(alice.State).ToHaveAttributeAsync("data-state", "connected", new() { Timeout = 45_000 });
+        await Expect(alice.Notice).ToContainTextAsync("could not be recovered");
+
+        // The new stream starts again at offset 1; the old messages stay above a line.
+        await node.PublishAsync(room, "new 1");
+        await Expect(alice.Texts).ToHaveTextAsync(["old 1", "old 2", "new 1"]);
+        await Expect(alice.Page.Locator("#messages li.gap")).ToHaveCountAsync(1);
+        await Expect(alice.Page.Locator("#messages li[data-offset]")).ToHaveCountAsync(1);
+        await shots.TakeAsync(alice.Page, "reset");
+    }
+
     /// <summary>The index of the node that has members in <paramref name="room"/> (only the page is in it).</summary>
     private static async Task<int> NodeOfAsync(List<HostNode> nodes, string room, int? except = null)
     {
