@@ -20,11 +20,15 @@ internal sealed partial class DashboardStats
         var biggest = _hub.Rooms().OrderByDescending(r => r.Connections).ThenBy(r => r.Room, StringComparer.Ordinal).Take(TrackedRooms).ToArray();
         var tops = new Dictionary<string, StreamPositionAt>(StringComparer.Ordinal);
         var rooms = new List<RoomStats>(biggest.Length);
-        // Broker reads cost a round trip each with Redis: only while a dashboard is open.
-        var readTops = Volatile.Read(ref _watchers) > 0;
+        // Broker reads cost a round trip each with Redis: only while a dashboard is open, and not while
+        // the broker is down (each read would wait for its deadline).
+        var unavailable = _hub.Unavailable;
+        var readTops = Volatile.Read(ref _watchers) > 0 && unavailable is null;
         foreach (var (room, connections, users) in biggest)
         {
             StreamPositionAt? top = readTops ? await ReadTopAsync(room, cancellationToken) : null;
+            // One failure says the broker is down: the other rooms wait for the next second.
+            readTops &= top is not null;
             double? rate = null;
             if (top is { } t)
             {
@@ -39,15 +43,17 @@ internal sealed partial class DashboardStats
         }
 
         var self = new NodeReport(_nodes.NodeId, (int)sample.Connections, (int)gauges.GetValueOrDefault("rooms"), sample.MessagesIn, sample.MessagesOut, time);
-        IReadOnlyList<NodeReport> nodes;
-        try
+        IReadOnlyList<NodeReport> nodes = [self];
+        if (unavailable is null)
         {
-            nodes = await _nodes.ExchangeAsync(self, cancellationToken);
-        }
-        catch (BrokerUnavailableException ex)
-        {
-            Log.NodesUnavailable(_logger, ex);
-            nodes = [self];
+            try
+            {
+                nodes = await _nodes.ExchangeAsync(self, cancellationToken);
+            }
+            catch (BrokerUnavailableException ex)
+            {
+                Log.NodesUnavailable(_logger, ex);
+            }
         }
 
         var snapshot = new StatsSnapshot(
@@ -55,6 +61,7 @@ internal sealed partial class DashboardStats
             _nodes.NodeId,
             _brokerName,
             _nodes.SeesCluster,
+            unavailable,
             gauges.GetValueOrDefault("connections"),
             gauges.GetValueOrDefault("users"),
             gauges.GetValueOrDefault("rooms"),

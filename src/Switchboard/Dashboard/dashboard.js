@@ -93,6 +93,8 @@ async function* serverSentEvents(body) {
 
 function show(s) {
   $("node").textContent = `node ${s.node} · ${s.broker} broker`;
+  $("unavailable").hidden = !s.unavailable;
+  $("unavailable").textContent = s.unavailable ? `The broker is unavailable: ${s.unavailable}` : "";
   setValue("connections", s.connections);
   $("users").textContent = number(s.users);
   setValue("rooms", s.rooms);

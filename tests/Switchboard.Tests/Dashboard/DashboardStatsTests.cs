@@ -129,4 +129,27 @@ public sealed class DashboardStatsTests
             }
         }
     }
+
+    [Fact]
+    [Trait("Category", "external")]
+    public async Task WhileRedisIsDownSnapshotsSaySoAndKeepComingEverySecond()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var node = await TestServer.StartAsync(RedisNodes.Settings(redis), pages: true);
+        await using var alice = await node.ConnectAsync("alice");
+        await alice.RequestAsync("""{"op":"join","room":"lobby"}""");
+        await using var stream = await StatsReader.OpenAsync(node.Http);
+        await stream.UntilAsync(s => s.GetProperty("unavailable").ValueKind == JsonValueKind.Null && s.GetProperty("nodes").GetArrayLength() == 1, "a healthy node");
+
+        await redis.KillAsync();
+        await stream.UntilAsync(s => s.GetProperty("unavailable").ValueKind == JsonValueKind.String, "redis unavailable", TimeSpan.FromSeconds(20));
+        // Sampling does not wait for Redis deadlines: the next snapshots come a second apart.
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal("stats", (await stream.NextAsync(TimeSpan.FromSeconds(2.5))).Type);
+        }
+
+        await redis.RestartAsync();
+        await stream.UntilAsync(s => s.GetProperty("unavailable").ValueKind == JsonValueKind.Null, "redis back", TimeSpan.FromSeconds(20));
+    }
 }
