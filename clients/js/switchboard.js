@@ -297,7 +297,8 @@ export class Room extends Emitter {
             : (reply.publications ?? []).length === 0
               ? "history_unavailable"
               : "too_far_behind";
-        // Continue from the new top: what was missed cannot be told apart from what was retained.
+        // Continue from the new top. The publications this reply retained are not delivered: the
+        // gap before them cannot be filled, so the application reloads the room's state instead.
         this.#offset = reply.offset;
         this.#epoch = reply.epoch;
         this._live = true;
