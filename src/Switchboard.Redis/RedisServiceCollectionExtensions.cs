@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Switchboard.Brokers;
+using Switchboard.Dashboard;
 using Switchboard.Options;
 using Switchboard.Redis;
 
@@ -28,6 +29,10 @@ public static class RedisServiceCollectionExtensions
             ? sp.GetRequiredService<RedisBroker>()
             : sp.GetRequiredService<MemoryBroker>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisBrokerService>());
+        // The dashboard (AddSwitchboardDashboard) lists every node sharing the Redis.
+        services.TryAddSingleton<INodeDirectory>(sp => sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Broker == BrokerName
+            ? ActivatorUtilities.CreateInstance<RedisNodeDirectory>(sp)
+            : new SingleNodeDirectory());
         return services;
     }
 }

@@ -4,13 +4,15 @@ using Microsoft.Extensions.Options;
 // Settings files live beside the binary, wherever the server is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 // Switchboard:Broker selects the in-memory broker (default) or Redis (see docs/scaling.md).
-builder.Services.AddSwitchboard().AddSwitchboardRedis();
+builder.Services.AddSwitchboard().AddSwitchboardRedis().AddSwitchboardDashboard();
 
 try
 {
     // Options are bound and validated while building and starting: both belong inside the try.
     var app = builder.Build();
     app.MapSwitchboard();
+    app.MapSwitchboardDemo();       // "/": the demo chat
+    app.MapSwitchboardDashboard();  // "/dashboard" and its stats stream (API key, as /api)
     await app.RunAsync();
     return 0;
 }

@@ -18,9 +18,10 @@ namespace Microsoft.AspNetCore.Builder;
 public static class SwitchboardEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps <c>/ws</c>, <c>/rooms/{room}</c>, <c>/echo</c>, the HTTP API, <c>/healthz</c>, <c>/metrics</c>
-    /// and <c>/</c>. On a <see cref="WebApplication"/> this also adds the WebSocket middleware; other
-    /// hosts must call <c>UseWebSockets()</c> before routing.
+    /// Maps <c>/ws</c>, <c>/rooms/{room}</c>, <c>/echo</c>, the HTTP API, <c>/healthz</c> and <c>/metrics</c>.
+    /// <c>/</c> stays the hosting app's own (the shipped host maps the demo there with
+    /// <c>MapSwitchboardDemo()</c>). On a <see cref="WebApplication"/> this also adds the WebSocket
+    /// middleware; other hosts must call <c>UseWebSockets()</c> before routing.
     /// </summary>
     public static IEndpointRouteBuilder MapSwitchboard(this IEndpointRouteBuilder endpoints)
     {
@@ -42,7 +43,7 @@ public static class SwitchboardEndpointRouteBuilderExtensions
         endpoints.Map("/echo", (HttpContext context, WebSocketAcceptor runner, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
             runner.RunAsync(context, new EchoBehavior(metrics, options.Value.Limits)));
         ApiEndpoints.Map(endpoints);
-        endpoints.MapGet("/", () => Results.Content(IndexPage.Html, "text/html; charset=utf-8"));
+        ClientScriptEndpoints.Map(endpoints);
         return endpoints;
     }
 }

@@ -31,13 +31,14 @@ public sealed class ServerProcessTests
     }
 
     [Fact]
-    public async Task TheShippedHostHonoursUrlsAndServesTheIndexPage()
+    public async Task TheShippedHostHonoursUrlsAndServesTheDemoAndTheDashboard()
     {
         await using var server = ServerProcess.Start();
         var address = await server.WaitForListeningAsync();
         using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
         Assert.Equal("127.0.0.1", address.Host);
-        Assert.Contains("Switchboard is running", await http.GetStringAsync(""), StringComparison.Ordinal);
+        Assert.Contains("<title>Switchboard demo chat</title>", await http.GetStringAsync(""), StringComparison.Ordinal);
+        Assert.Contains("<title>Switchboard dashboard</title>", await http.GetStringAsync("dashboard"), StringComparison.Ordinal);
         Assert.Equal("{\"status\":\"ok\"}", await http.GetStringAsync("healthz"));
     }
 }

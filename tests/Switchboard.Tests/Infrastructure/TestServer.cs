@@ -38,8 +38,11 @@ public sealed class TestServer : IAsyncDisposable
 
     public SwitchboardHub Hub => Services.GetRequiredService<SwitchboardHub>();
 
-    /// <summary>Starts a node. <paramref name="settings"/> are configuration keys such as <c>Switchboard:Limits:MaxMessageBytes</c>.</summary>
-    public static async Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null, ILoggerProvider? logs = null)
+    /// <summary>
+    /// Starts a node. <paramref name="settings"/> are configuration keys such as <c>Switchboard:Limits:MaxMessageBytes</c>;
+    /// with <paramref name="pages"/> it also serves the demo and the dashboard, as the shipped host does.
+    /// </summary>
+    public static async Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null, ILoggerProvider? logs = null, bool pages = false)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -71,8 +74,19 @@ public sealed class TestServer : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(config);
         // As the shipped host: Switchboard:Broker selects the in-memory broker or Redis.
         builder.Services.AddSwitchboard().AddSwitchboardRedis();
+        if (pages)
+        {
+            builder.Services.AddSwitchboardDashboard();
+        }
+
         var app = builder.Build();
         app.MapSwitchboard();
+        if (pages)
+        {
+            app.MapSwitchboardDemo();
+            app.MapSwitchboardDashboard();
+        }
+
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         return new TestServer(app, new Uri(address.TrimEnd('/') + "/"));
