@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Runs every Switchboard test on a fresh Debian machine: installs what is missing, builds, tests,
-# and ends with the line "N passed, N failed, N skipped". Exits with dotnet test's own status.
+# Runs every Switchboard test on a fresh Debian machine: installs what is missing, builds, runs the
+# dotnet suites and the JS client's node suite, and ends with one line "N passed, N failed, N skipped"
+# over all of them. Exits non-zero when any suite failed.
+#
+# One category at a time: ./scripts/test.sh --filter "Category=unit" (or integration, external);
+# the filter goes to dotnet test, and the node suite then does not run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the test suites need. The single-node suites need none; the Redis, nginx and
-# Chromium suites add theirs here.
-apt_packages=(redis-server nginx-light)
+# Debian packages the suites need: redis-server and nginx for the scale-out suites, chromium for the
+# browser tests (driven by Playwright at /usr/bin/chromium). Node 20 and npm come with the machine.
+apt_packages=(redis-server nginx-light chromium)
 need_apt=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
@@ -17,12 +21,25 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (https://dot.net)."; exit 1; }
+command -v npm >/dev/null || { echo "node 20 and npm are required for the JS client tests."; exit 1; }
 
 log=$(mktemp)
-dotnet test Switchboard.slnx -c Release 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet build Switchboard.slnx -c Release 2>&1 | tail -3
+[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
+dotnet test Switchboard.slnx -c Release --no-build "$@" 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+if [ $# -eq 0 ]; then
+  ./clients/js/test.sh 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
+
+# dotnet prints "Passed!/Failed!  - Failed: F, Passed: P, Skipped: S" per test project; node's spec
+# reporter ends with "ℹ pass P", "ℹ fail F", "ℹ cancelled C" (a failed hook), "ℹ skipped S".
 awk '/^(Passed|Failed)! /{for(i=1;i<=NF;i++){v=$(i+1);gsub(",","",v);if($i=="Failed:")f+=v;else if($i=="Passed:")p+=v;else if($i=="Skipped:")s+=v}}
-END{printf "%d passed, %d failed, %d skipped\n",p,f,s}' "$log"
-rm -f "$log"
+/^ℹ pass /{np=$3} /^ℹ fail /{nf=$3} /^ℹ cancelled /{nc=$3} /^ℹ skipped /{ns=$3}
+END{printf "%d passed, %d failed, %d skipped\n",p+np,f+nf+nc,s+ns}' "$log"
 exit "$status"
