@@ -48,14 +48,14 @@ internal sealed class WebSocketAcceptor(
                 identity = IdentityResult.Refuse(CloseCodes.Unauthorized, "a token is required on this endpoint");
             }
 
-            var socket = await AcceptAsync(context).ConfigureAwait(false);
+            var (socket, stream) = await AcceptAsync(context).ConfigureAwait(false);
             if (identity.Identity is null && !identity.Deferred)
             {
                 await CloseRefusedAsync(socket, identity.CloseCode, identity.Reason!).ConfigureAwait(false);
                 return;
             }
 
-            var transport = new WebSocketTransport(socket, options.Value.Limits, metrics);
+            var transport = new WebSocketTransport(socket, stream, options.Value.Limits, metrics);
             await sessions.RunAsync(transport, session, identity.Identity, behavior, context.Request.Path, (code, reason) => CloseRefusedAsync(socket, code, reason)).ConfigureAwait(false);
         }
         finally
@@ -96,13 +96,13 @@ internal sealed class WebSocketAcceptor(
         return false;
     }
 
-    private Task<WebSocket> AcceptAsync(HttpContext context)
+    private Task<(WebSocket Socket, LingeringStream? Stream)> AcceptAsync(HttpContext context)
     {
         var settings = options.Value;
         // A browser that offered a subprotocol (to carry its token) fails unless one is selected; the
         // token entry itself is never echoed back.
         var offered = context.WebSockets.WebSocketRequestedProtocols.Contains(DefaultConnectionIdentifier.SubProtocol);
-        return context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        return WebSocketUpgrade.AcceptAsync(context, new WebSocketAcceptContext
         {
             SubProtocol = offered ? DefaultConnectionIdentifier.SubProtocol : null,
             KeepAliveInterval = TimeSpan.FromSeconds(settings.Heartbeat.IntervalSeconds),

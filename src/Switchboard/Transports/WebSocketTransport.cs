@@ -12,12 +12,17 @@ namespace Switchboard.Transports;
 /// close frames both ways, and a lingering close so that the peer reads the close frame.
 /// </summary>
 /// <param name="socket">The accepted socket.</param>
+/// <param name="stream">The stream below it when this node completed the upgrade itself; null when the framework did (the linger is then only a short wait).</param>
 /// <param name="limits">Message size and close timing.</param>
 /// <param name="metrics">Bytes in.</param>
-internal sealed class WebSocketTransport(WebSocket socket, LimitsOptions limits, SwitchboardMetrics metrics) : ITransport
+internal sealed class WebSocketTransport(WebSocket socket, LingeringStream? stream, LimitsOptions limits, SwitchboardMetrics metrics) : ITransport
 {
     // Most commands are small; start there and grow towards Limits:MaxMessageBytes only when needed.
     private const int InitialReceiveBufferBytes = 4096;
+
+    // Bytes still in flight from the peer arrive well within this on loopback and ordinary networks;
+    // silence for this long means nothing unread is left to turn the close into a reset.
+    private static readonly TimeSpan LingerQuietPeriod = TimeSpan.FromMilliseconds(250);
 
     public ValueTask SendAsync(ReadOnlyMemory<byte> data, bool isBinary, CancellationToken cancellationToken) =>
         socket.SendAsync(data, isBinary ? WebSocketMessageType.Binary : WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
@@ -32,7 +37,11 @@ internal sealed class WebSocketTransport(WebSocket socket, LimitsOptions limits,
 
     public void Abort() => socket.Abort();
 
-    public void Dispose() => socket.Dispose();
+    public void Dispose()
+    {
+        socket.Dispose();
+        stream?.Inner.Dispose();
+    }
 
     /// <summary>
     /// Waits for data with a zero-byte read so that an idle connection holds no receive buffer, then
@@ -161,18 +170,51 @@ internal sealed class WebSocketTransport(WebSocket socket, LimitsOptions limits,
     }
 
     /// <summary>
-    /// The framework closed the socket itself on bad input and aborted it. Ending the request at once
-    /// would close the TCP connection with the peer's unread bytes still buffered, which makes the
-    /// kernel send a reset that can destroy the close frame before the peer reads it; the peer would
-    /// then see 1006 and resend the same bad frame. So the request waits, briefly, for the peer to
-    /// hang up after reading the close frame. (A true lingering close, reading the input off below
-    /// the aborted socket, is future work: see docs/architecture.md.)
+    /// A lingering close after the framework closed the socket on bad input (1007, 1002) and aborted
+    /// it. Ending the request now would close the TCP connection with the peer's unread bytes still
+    /// buffered, and the kernel's reset could destroy the close frame before the peer read it (the
+    /// peer would see 1006 and send the same bad frame again). So the input is read off below the
+    /// aborted socket and discarded until the peer hangs up or falls quiet, within a deadline and a
+    /// byte budget: a peer that read the close frame answers with its own and waits for the hang-up.
     /// </summary>
-    private Task LingerAsync(CancellationToken token)
+    private async Task LingerAsync(CancellationToken token)
     {
-        // A quarter second is ample for a peer to read a frame already on its way, and bounds what a
-        // client sending garbage on purpose can hold.
-        var linger = TimeSpan.FromSeconds(Math.Min(0.25, limits.CloseTimeoutSeconds));
-        return Task.Delay(linger, token).ContinueWith(static _ => { }, TaskScheduler.Default);
+        // Long enough for a peer to read a close frame already on its way; short enough, with the byte
+        // budget, that a client sending garbage on purpose holds little.
+        var deadline = TimeSpan.FromSeconds(Math.Min(2, limits.CloseTimeoutSeconds));
+        if (stream is null)
+        {
+            // The framework completed the upgrade (HTTP/2): nothing to read below the socket; wait instead.
+            await Task.Delay(LingerQuietPeriod, token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            return;
+        }
+
+        long budget = 4L * limits.MaxMessageBytes;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+        timeout.CancelAfter(deadline);
+        var scratch = ArrayPool<byte>.Shared.Rent(InitialReceiveBufferBytes);
+        try
+        {
+            while (budget > 0)
+            {
+                using var quiet = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+                quiet.CancelAfter(LingerQuietPeriod);
+                var read = await stream.Inner.ReadAsync(scratch.AsMemory(), quiet.Token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return;
+                }
+
+                budget -= read;
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Quiet, deadline, reset or hang-up: the linger is over either way.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
     }
 }

@@ -69,11 +69,9 @@ internal sealed class FuzzWorker(TestServer server, string user, string room, Fu
 
         connection.DrainTo(received => report.Observe(frame, received));
         var code = (int?)status ?? 1006;
-        // A close frame lost to the TCP reset that follows it (about once in a few thousand cases even
-        // with the server's linger) is not what this suite is after: it checks that bad input closes
-        // only its own connection with a documented code, never with another one. That the code itself
-        // arrives is pinned by InvalidTextTests, one connection at a time.
-        if (code != expected && code != 1006)
+        // Strict, as InvalidTextTests: the server's lingering close reads the peer's input off before it
+        // hangs up, so a close frame is never lost to a reset and 1006 fails like any other wrong code.
+        if (code != expected)
         {
             report.Fail(frame, $"the connection was closed with {code} instead of {expected}");
         }

@@ -66,10 +66,7 @@ public sealed class MalformedFrameFuzzTests(ITestOutputHelper output)
 
         Assert.True(report.Failures.Count == 0, $"{report.Failures.Count} case(s) failed (seed {Seed}):{Environment.NewLine}{string.Join(Environment.NewLine, report.Failures)}");
         Assert.Equal(Cases, report.Cases);
-        // The same rule as FuzzWorker: 1006 (a close frame lost to the reset that follows a framework
-        // close) is tolerated here until the lingering close of docs/architecture.md "Known limits"
-        // lands; InvalidTextTests pins the code itself, one connection at a time. Any other code fails.
-        Assert.Equal([0, CloseCodes.InvalidPayload, CloseCodes.MessageTooBig], report.CloseCodes.Keys.Where(code => code != 1006).Order());
+        Assert.Equal([0, CloseCodes.InvalidPayload, CloseCodes.MessageTooBig], report.CloseCodes.Keys.Order());
         logs.AssertNoErrors();
         await bystander.CloseAsync();
         await server.AssertNothingRemainsAsync();
