@@ -2,9 +2,12 @@ using Microsoft.Extensions.Options;
 using Switchboard.Brokers;
 using Switchboard.Options;
 
+using Xunit;
+
 namespace Switchboard.Tests.Brokers;
 
 /// <summary>The broker contract against the in-memory broker.</summary>
+[Trait("Category", "unit")]
 public sealed class MemoryBrokerContractTests : BrokerContractTests
 {
     private readonly Dictionary<BrokerNode, ManualTimeProvider> _clocks = [];

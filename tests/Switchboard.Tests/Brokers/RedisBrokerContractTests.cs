@@ -1,9 +1,12 @@
 using Switchboard.Tests.Infrastructure;
 using Switchboard.Tests.Redis;
 
+using Xunit;
+
 namespace Switchboard.Tests.Brokers;
 
 /// <summary>The broker contract against the Redis broker, on a real redis-server.</summary>
+[Trait("Category", "external")]
 public sealed class RedisBrokerContractTests : BrokerContractTests
 {
     private readonly List<Switchboard.Redis.RedisBroker> _brokers = [];

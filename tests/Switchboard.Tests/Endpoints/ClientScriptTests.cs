@@ -6,6 +6,7 @@ using Xunit;
 namespace Switchboard.Tests.Endpoints;
 
 /// <summary>The JavaScript client served by the server itself: /switchboard.js and /switchboard.d.ts.</summary>
+[Trait("Category", "integration")]
 public sealed class ClientScriptTests : IAsyncLifetime
 {
     private TestServer _server = null!;

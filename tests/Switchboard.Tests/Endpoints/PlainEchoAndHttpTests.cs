@@ -10,6 +10,7 @@ using Xunit;
 namespace Switchboard.Tests.Endpoints;
 
 /// <summary>The endpoints beside the protocol: plain rooms, echo, the HTTP API, health, metrics and the index page.</summary>
+[Trait("Category", "integration")]
 public sealed class PlainEchoAndHttpTests : IAsyncLifetime
 {
     private TestServer _server = null!;

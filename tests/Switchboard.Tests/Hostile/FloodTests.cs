@@ -19,6 +19,7 @@ namespace Switchboard.Tests.Hostile;
 /// the load tool and the benchmarks, never to a test.
 /// </remarks>
 [Collection(TimingSensitive.Name)]
+[Trait("Category", "integration")]
 public sealed class FloodTests(ITestOutputHelper output)
 {
     private const string Room = "stage";

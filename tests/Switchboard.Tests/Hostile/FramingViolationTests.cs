@@ -11,6 +11,7 @@ namespace Switchboard.Tests.Hostile;
 /// connection alone (1002 from the WebSocket layer, 1009 for an oversize message), the node forgets
 /// it, and a member elsewhere carries on. Valid fragmentation, by contrast, is reassembled.
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class FramingViolationTests : IAsyncLifetime, IDisposable
 {
     private const int MaxMessageBytes = 4096;

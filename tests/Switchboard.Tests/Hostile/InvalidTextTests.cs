@@ -10,6 +10,7 @@ namespace Switchboard.Tests.Hostile;
 /// escapes decode to no valid text (a lone UTF-16 surrogate), which must be answered like any other
 /// malformed command, and raw bytes that are not UTF-8, which must close with 1007 every time.
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class InvalidTextTests
 {
     // Enough connections that a close frame lost even one time in a hundred is caught nearly always.

@@ -13,6 +13,7 @@ namespace Switchboard.Tests.Hostile;
 /// nothing else; a well-behaved member elsewhere is served throughout, and nothing reaches the log
 /// at error level.
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class MalformedFrameFuzzTests(ITestOutputHelper output)
 {
     // Change the seed to explore; a failure names the seed and case, which reproduce it exactly.

@@ -9,6 +9,7 @@ namespace Switchboard.Tests.Hostile;
 /// node forgets every one of them, returns its memory, and treats it all as routine.
 /// </summary>
 [Collection(ProcessWideMeasurement.Name)]
+[Trait("Category", "integration")]
 public sealed class MassResetTests(ITestOutputHelper output)
 {
     private const int Peers = 2_000;

@@ -14,6 +14,7 @@ namespace Switchboard.Tests.Hostile;
 /// (see <see cref="StalledReaderTests"/>), not by the heartbeat.
 /// </remarks>
 [Collection(TimingSensitive.Name)]
+[Trait("Category", "integration")]
 public sealed class SilentPeerTests
 {
     private const int SilentPeers = 10;

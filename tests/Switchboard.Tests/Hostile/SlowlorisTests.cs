@@ -10,6 +10,7 @@ namespace Switchboard.Tests.Hostile;
 /// Peers that hold a TCP connection open without ever completing the upgrade request are cut off
 /// once <c>Limits:HandshakeTimeoutSeconds</c> passes, while everyone else connects as usual.
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class SlowlorisTests
 {
     private const int Attackers = 20;

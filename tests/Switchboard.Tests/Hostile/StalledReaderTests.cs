@@ -9,6 +9,7 @@ namespace Switchboard.Tests.Hostile;
 /// buffers fill, then its bounded outbound queue, and it is dropped as a slow consumer with
 /// everything it held, while the other members receive every publication in order.
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class StalledReaderTests
 {
     private const string Room = "stream";

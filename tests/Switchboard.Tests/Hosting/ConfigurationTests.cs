@@ -11,6 +11,7 @@ namespace Switchboard.Tests.Hosting;
 /// Configuration is checked before anything listens: a bad value stops start-up with a message that
 /// names the key, and the shipped host turns that into exit code 2 without a stack trace.
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class ConfigurationTests
 {
     private const int InvalidConfigurationExitCode = 2;

@@ -4,6 +4,7 @@ using Xunit;
 
 namespace Switchboard.Tests.Hosting;
 
+[Trait("Category", "integration")]
 public sealed class ServerProcessTests
 {
     [Fact]

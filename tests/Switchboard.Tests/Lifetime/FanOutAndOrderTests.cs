@@ -6,6 +6,7 @@ using Xunit;
 namespace Switchboard.Tests.Lifetime;
 
 /// <summary>One publication reaches every member; concurrent publications get one order that every member sees.</summary>
+[Trait("Category", "integration")]
 public sealed class FanOutAndOrderTests : IAsyncLifetime
 {
     private TestServer _server = null!;

@@ -9,6 +9,7 @@ namespace Switchboard.Tests.Lifetime;
 /// own while it reads) stays.
 /// </summary>
 [Collection(TimingSensitive.Name)]
+[Trait("Category", "integration")]
 public sealed class HeartbeatTests : IAsyncLifetime
 {
     private const string Room = "pulse";

@@ -11,6 +11,7 @@ namespace Switchboard.Tests.Lifetime;
 /// only valid UTF-8 in text frames. A breach closes that connection alone, with a code that tells
 /// the client not to resend the same thing.
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class LimitsTests : IAsyncLifetime
 {
     private const int Limit = 1024;

@@ -15,6 +15,7 @@ namespace Switchboard.Tests.Lifetime;
 /// Graceful shutdown: new upgrades are refused and <c>/healthz</c> says so, every connection flushes
 /// its queue and is closed with 1001, and whoever does not finish the close in time is aborted.
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class ShutdownTests
 {
     [Fact]

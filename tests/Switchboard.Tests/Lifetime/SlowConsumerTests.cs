@@ -10,6 +10,7 @@ namespace Switchboard.Tests.Lifetime;
 /// A member that stops reading fills its bounded outbound queue and is closed as a slow consumer
 /// (4000); the publisher and the members that do read never notice.
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class SlowConsumerTests
 {
     private const string Room = "firehose";

@@ -5,6 +5,7 @@ using Xunit;
 namespace Switchboard.Tests.Lifetime;
 
 /// <summary>However a connection ends, everything it held on the node is released.</summary>
+[Trait("Category", "integration")]
 public sealed class TeardownTests : IAsyncLifetime
 {
     private TestServer _server = null!;

@@ -4,6 +4,7 @@ using Xunit;
 
 namespace Switchboard.Tests.Metrics;
 
+[Trait("Category", "unit")]
 public sealed class PrometheusExporterTests : IDisposable
 {
     private readonly Meter _meter = new("test-" + Guid.NewGuid());

@@ -10,6 +10,7 @@ using Xunit;
 namespace Switchboard.Tests.Protocol;
 
 /// <summary>Binary publications on <c>/ws</c>, and newline batching in both directions.</summary>
+[Trait("Category", "integration")]
 public sealed class BinaryAndBatchingTests : IAsyncLifetime
 {
     private TestServer _server = null!;

@@ -7,6 +7,7 @@ using Xunit;
 namespace Switchboard.Tests.Protocol;
 
 /// <summary>Every error a command can earn, over a real socket: it is answered, and the connection carries on.</summary>
+[Trait("Category", "integration")]
 public sealed class CommandErrorTests : IAsyncLifetime
 {
     private TestServer _server = null!;

@@ -6,6 +6,7 @@ using Xunit;
 namespace Switchboard.Tests.Protocol;
 
 /// <summary>Unit tests of the wire protocol library: the command parser, the encoders, the binary header and the close code table.</summary>
+[Trait("Category", "unit")]
 public sealed class CommandParserTests
 {
     // ---- CommandParser: what parses ----

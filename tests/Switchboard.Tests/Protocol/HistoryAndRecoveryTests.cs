@@ -10,6 +10,7 @@ using Xunit;
 namespace Switchboard.Tests.Protocol;
 
 /// <summary>Room history (the <c>history</c> op and its HTTP twin) and recovery on join with <c>since</c>.</summary>
+[Trait("Category", "integration")]
 public sealed class HistoryAndRecoveryTests : IAsyncLifetime
 {
     private TestServer _server = null!;

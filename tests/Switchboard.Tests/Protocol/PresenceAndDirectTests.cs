@@ -7,6 +7,7 @@ using Xunit;
 namespace Switchboard.Tests.Protocol;
 
 /// <summary>Presence (queries and joined/left events) and direct messages to users, over a real socket and the HTTP API.</summary>
+[Trait("Category", "integration")]
 public sealed class PresenceAndDirectTests : IAsyncLifetime
 {
     private TestServer _server = null!;

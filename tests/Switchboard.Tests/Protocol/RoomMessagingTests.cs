@@ -4,6 +4,7 @@ using Xunit;
 
 namespace Switchboard.Tests.Protocol;
 
+[Trait("Category", "integration")]
 public sealed class RoomMessagingTests : IAsyncLifetime
 {
     private TestServer _server = null!;

@@ -16,6 +16,7 @@ namespace Switchboard.Tests.Redis;
 /// also running the rest of the suite could take longer than the host's start-up deadline.
 /// </summary>
 [Collection(TimingSensitive.Name)]
+[Trait("Category", "external")]
 public sealed class LoadBalancerTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Room = "chat";

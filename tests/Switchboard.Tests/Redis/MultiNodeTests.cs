@@ -7,6 +7,7 @@ using Xunit;
 namespace Switchboard.Tests.Redis;
 
 /// <summary>Three Switchboard servers sharing one Redis: what a member on one sees of the others.</summary>
+[Trait("Category", "external")]
 public sealed class MultiNodeTests : IAsyncLifetime
 {
     private RedisCluster _cluster = null!;

@@ -14,6 +14,7 @@ namespace Switchboard.Tests.Redis;
 /// What only a shared Redis shows: two broker nodes in one process, messages lost on the way
 /// (published by the same script to a channel nobody hears), streams lost, nodes that die.
 /// </summary>
+[Trait("Category", "external")]
 public sealed class RedisBrokerTests : IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);

@@ -7,6 +7,7 @@ using Xunit;
 namespace Switchboard.Tests.Redis;
 
 /// <summary>Redis dies under load and comes back: nothing acknowledged may vanish.</summary>
+[Trait("Category", "external")]
 public sealed class RedisOutageTests : IAsyncLifetime
 {
     private RedisCluster _cluster = null!;

@@ -11,6 +11,7 @@ namespace Switchboard.Tests.Security;
 /// The HTTP API needs one of <c>Api:Keys</c>, as <c>Authorization: Bearer</c> or <c>X-Api-Key</c>;
 /// anything else is a 401 with a JSON error. Health and metrics stay open for probes and scrapers.
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class ApiKeyTests : IAsyncLifetime
 {
     private const string Key = "api-key-0123456789abcdef";

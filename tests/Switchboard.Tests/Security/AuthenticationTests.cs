@@ -10,6 +10,7 @@ namespace Switchboard.Tests.Security;
 /// entry or <c>?token=</c> (in that order), or an <c>auth</c> first message; every kind of bad token
 /// is refused with 4501 (4003 when it merely expired) and a reason, before any state is built.
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class AuthenticationTests : IAsyncLifetime
 {
     private readonly TokenFactory _tokens = TokenFactory.Hs256();

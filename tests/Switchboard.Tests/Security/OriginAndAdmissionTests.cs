@@ -13,6 +13,7 @@ namespace Switchboard.Tests.Security;
 /// <c>X-Forwarded-For</c> believed only from trusted proxies); and after identification, connections
 /// per user (close 4504).
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class OriginAndAdmissionTests
 {
     private const string ForeignOrigin = "https://evil.example.com";

@@ -15,6 +15,7 @@ namespace Switchboard.Tests.Security;
 /// commands in a row is closed with 4503. Nobody else is slowed down. The rates here are one per
 /// second, so the few milliseconds a test takes refill next to nothing.
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class RateLimitTests
 {
     [Fact]

@@ -12,6 +12,7 @@ namespace Switchboard.Tests.Security;
 /// grants. A denied join or publish is answered <c>forbidden</c> and leaves no trace: no membership,
 /// no presence, no publication, no room slot used.
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class RoomPermissionTests : IAsyncLifetime
 {
     private readonly TokenFactory _tokens = TokenFactory.Hs256();

@@ -8,6 +8,7 @@ namespace Switchboard.Tests.Security;
 /// A security option the server cannot honour stops it at start-up, naming the key, rather than
 /// running with a weaker setting than the operator asked for.
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class SecurityOptionsValidationTests
 {
     public static TheoryData<string, string, string> BadValues() => new()

@@ -12,6 +12,7 @@ namespace Switchboard.Tests.Security;
 /// the HTTP API and foreign origins, and keep request logs (which would carry <c>?token=</c>) quiet;
 /// the development settings turn the conveniences on, and the host says so at start-up.
 /// </summary>
+[Trait("Category", "integration")]
 public sealed class ShippedSecurityDefaultsTests
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace Switchboard.Tests.Security;
 /// the same second is the clock that says the old deadline has passed.
 /// </summary>
 [Collection(TimingSensitive.Name)]
+[Trait("Category", "integration")]
 public sealed class TokenRefreshAndExpiryTests : IAsyncLifetime
 {
     // The deadline watcher sweeps every 0.25 s; the rest is margin for a busy machine.
