@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -10,12 +11,14 @@ using Switchboard.Options;
 
 var members = args.Length > 0 ? int.Parse(args[0]) : 10_000;
 var publishEvery = args.Length > 1 ? int.Parse(args[1]) : 0;
-var services = new ServiceCollection().AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()).AddLogging().AddSwitchboard().BuildServiceProvider();
+var services = new ServiceCollection().AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddEnvironmentVariables().Build()).AddLogging().AddSwitchboard().BuildServiceProvider();
 var hub = services.GetRequiredService<SwitchboardHub>();
 var options = services.GetRequiredService<IOptions<SwitchboardOptions>>().Value;
 var metrics = services.GetRequiredService<SwitchboardMetrics>();
 var connections = Enumerable.Range(0, members).Select(i =>
     new Connection(new NullTransport(), "s" + i, new ConnectionIdentity("u" + i, true, null, []), true, options.Limits, metrics, NullLogger.Instance)).ToArray();
+// Send loops drain the queues as a fast client would, so publications never make anyone a slow consumer.
+var sendLoops = connections.Select(c => c.RunSendLoopAsync()).ToArray();
 foreach (var round in new[] { "warm-up", "measured" })
 {
     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
