@@ -44,10 +44,15 @@ public interface IBroker
     /// <summary>Null while the broker can serve; otherwise why it cannot (reported by <c>/healthz</c>).</summary>
     string? Unavailable { get; }
 
-    /// <summary>Declares that this node has members in <paramref name="room"/>.</summary>
+    /// <summary>
+    /// Declares that this node has members in <paramref name="room"/>; completes once publications of
+    /// the room are on their way here, so a stream read after it cannot miss any. The hub calls it once
+    /// when the room's first member arrives and <see cref="UnsubscribeRoomAsync"/> once when the last
+    /// leaves, never concurrently for one room and always alternating (even after a failed subscribe).
+    /// </summary>
     ValueTask SubscribeRoomAsync(string room, CancellationToken cancellationToken);
 
-    /// <summary>Declares that this node has no more members in <paramref name="room"/>.</summary>
+    /// <summary>Declares that this node has no more members in <paramref name="room"/> (paired with <see cref="SubscribeRoomAsync"/>).</summary>
     ValueTask UnsubscribeRoomAsync(string room, CancellationToken cancellationToken);
 
     /// <summary>Declares that this node has connections of <paramref name="user"/>.</summary>
