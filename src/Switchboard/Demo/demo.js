@@ -5,6 +5,8 @@ import { Switchboard } from "/switchboard.js";
 
 const NAME_RULE = /^[A-Za-z0-9_\-:.@/=+]{1,128}$/;
 const HISTORY = 50;
+// Messages kept on the page: a busy room must not grow the page without end. The oldest go first.
+const MAX_SHOWN = 500;
 // The binary header of a publish is 0x01, the room's length, the room: the payload gets the rest.
 const MAX_MESSAGE_BYTES = Number(document.querySelector('meta[name="switchboard-max-message-bytes"]')?.content) || 65536;
 // Sides of the scaled image tried in turn, largest first, until its encoding fits the limit.
@@ -211,6 +213,14 @@ function addMessage(m) {
   const after = [...messages.children].find(other => Number(other.dataset.offset) > m.offset);
   const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 40;
   messages.insertBefore(li, after ?? null);
+  while (messages.children.length > MAX_SHOWN) {
+    const oldest = messages.firstElementChild;
+    const image = oldest.querySelector("img");
+    if (image) {
+      URL.revokeObjectURL(image.src);
+    }
+    oldest.remove();
+  }
   if (atBottom || m.from === me) {
     messages.scrollTop = messages.scrollHeight;
   }

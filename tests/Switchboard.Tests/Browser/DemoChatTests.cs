@@ -44,7 +44,8 @@ public sealed class DemoChatTests(ChromiumFixture chromium, ITestOutputHelper ou
         await shots.TakeAsync(bob.Page, "bob-phone");
 
         // A third page joining later reads the history.
-        await using (var carol = await ChatPage.OpenAsync(chromium.Browser, node.BaseUri, "carol", room, output))
+        await using (var carol = await ChatPage.JoinThroughTheFormAsync(chromium.Browser, node.BaseUri, "carol", room, output,
+            form => shots.TakeAsync(form, "carol-join-form-phone")))
         {
             await Expect(carol.Texts).ToHaveTextAsync(["hello bob", "hi alice, from my phone"]);
             await Expect(carol.Images).ToHaveCountAsync(1);
