@@ -25,6 +25,8 @@ let roomName = "";
 let countdown = null;
 let everConnected = false;
 let recovered = null;
+let closeCode = null;
+const NEEDS_TOKEN = "This server wants a token: the demo connects with ?user=NAME, which only the development settings (Auth:AllowQueryUser) accept.";
 
 // ---- joining ----------------------------------------------------------------------------------
 
@@ -88,7 +90,7 @@ async function start(name, joinedRoom) {
     await Promise.all([loadHistory(), loadMembers()]);
     $("text").focus();
   } catch (error) {
-    showNotice("Could not join: " + describe(error));
+    showNotice("Could not join: " + describe(error) + (closeCode === 4501 ? ". " + NEEDS_TOKEN : ""));
   }
 }
 
@@ -121,7 +123,11 @@ function onState(next, info = {}) {
   } else if (next === "connecting") {
     setState("connecting", "connecting…");
   } else if (next === "closed") {
-    setState("closed", info.reason ? `disconnected: ${info.reason}` : "disconnected");
+    setState("closed", `disconnected (${info.code ?? "?"})${info.reason ? ": " + info.reason : ""}`);
+    closeCode = info.code;
+    if (info.code === 4501) {
+      showNotice(NEEDS_TOKEN);
+    }
   }
 }
 

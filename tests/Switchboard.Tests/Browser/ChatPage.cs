@@ -42,12 +42,16 @@ public sealed partial class ChatPage : IAsyncDisposable
 
     public ILocator Notice => Page.Locator("#notice");
 
-    /// <summary>Opens <c>/?user=USER&amp;room=ROOM</c>, which joins at once, and waits until connected.</summary>
-    public static async Task<ChatPage> OpenAsync(IBrowser browser, Uri site, string user, string room, ITestOutputHelper output, int width = 1100, int height = 720)
+    /// <summary>Opens <c>/?user=USER&amp;room=ROOM</c>, which joins at once, and (unless told not to) waits until connected.</summary>
+    public static async Task<ChatPage> OpenAsync(IBrowser browser, Uri site, string user, string room, ITestOutputHelper output, int width = 1100, int height = 720, bool waitUntilJoined = true)
     {
         var chat = await NewAsync(browser, user, output, width, height);
         await chat.Page.GotoAsync(new Uri(site, $"?user={Uri.EscapeDataString(user)}&room={Uri.EscapeDataString(room)}").ToString());
-        await chat.WaitUntilJoinedAsync(room);
+        if (waitUntilJoined)
+        {
+            await chat.WaitUntilJoinedAsync(room);
+        }
+
         return chat;
     }
 

@@ -94,4 +94,22 @@ public sealed class DemoChatTests(ChromiumFixture chromium, ITestOutputHelper ou
         await Expect(bob.Images).ToHaveCountAsync(1);
         await shots.TakeAsync(alice.Page, "refused");
     }
+
+    [Fact]
+    public async Task WhereTheQueryUserIdentityIsOffThePageSaysWhyItCannotConnect()
+    {
+        var shots = new Screenshots(output, nameof(WhereTheQueryUserIdentityIsOffThePageSaysWhyItCannotConnect));
+        await using var node = await HostNode.StartAsync(new Dictionary<string, string>
+        {
+            ["Switchboard__Auth__AllowQueryUser"] = "false",
+            ["Switchboard__Auth__AllowAnonymous"] = "false",
+        });
+        await using var alice = await ChatPage.OpenAsync(chromium.Browser, node.BaseUri, "alice", "lobby", output, waitUntilJoined: false);
+
+        // 4501 forbids reconnecting: the page stops and explains.
+        await Expect(alice.State).ToHaveAttributeAsync("data-state", "closed");
+        await Expect(alice.State).ToContainTextAsync("4501");
+        await Expect(alice.Notice).ToContainTextAsync("AllowQueryUser");
+        await shots.TakeAsync(alice.Page, "refused");
+    }
 }
