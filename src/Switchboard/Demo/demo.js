@@ -7,7 +7,7 @@ const NAME_RULE = /^[A-Za-z0-9_\-:.@/=+]{1,128}$/;
 const HISTORY = 50;
 // Messages kept on the page: a busy room must not grow the page without end. The oldest go first.
 const MAX_SHOWN = 500;
-// The binary header of a publish is 0x01, the room's length, the room: the payload gets the rest.
+// Limits:MaxMessageBytes, written into the page by the server that serves it.
 const MAX_MESSAGE_BYTES = Number(document.querySelector('meta[name="switchboard-max-message-bytes"]')?.content) || 65536;
 // Sides of the scaled image tried in turn, largest first, until its encoding fits the limit.
 const IMAGE_SIDES = [1280, 960, 720, 540, 400, 300, 200];
@@ -335,6 +335,7 @@ async function sendImage(file) {
     showNotice(`${file.name} is not an image.`);
     return;
   }
+  // The binary header of a publish is 0x01, the room's length, the room: the payload gets the rest.
   const budget = MAX_MESSAGE_BYTES - 2 - roomName.length;
   try {
     const bytes = await fitImage(file, budget);
