@@ -17,45 +17,10 @@ internal sealed partial class DashboardStats
         var gauges = Gauges();
         var sample = new StatsSample(time, Rate("messages.in"), Rate("messages.out"), Rate("bytes.in"), Rate("bytes.out"), Rate("publications"), gauges.GetValueOrDefault("connections"));
 
-        var biggest = _hub.Rooms().OrderByDescending(r => r.Connections).ThenBy(r => r.Room, StringComparer.Ordinal).Take(TrackedRooms).ToArray();
-        var tops = new Dictionary<string, StreamPositionAt>(StringComparer.Ordinal);
-        var rooms = new List<RoomStats>(biggest.Length);
-        // Broker reads cost a round trip each with Redis: only while a dashboard is open, and not while
-        // the broker is down (each read would wait for its deadline).
         var unavailable = _hub.Unavailable;
-        var readTops = Volatile.Read(ref _watchers) > 0 && unavailable is null;
-        foreach (var (room, connections, users) in biggest)
-        {
-            StreamPositionAt? top = readTops ? await ReadTopAsync(room, cancellationToken) : null;
-            // One failure says the broker is down: the other rooms wait for the next second.
-            readTops &= top is not null;
-            double? rate = null;
-            if (top is { } t)
-            {
-                tops[room] = t;
-                if (previous.Tops.TryGetValue(room, out var before) && before.Epoch == t.Epoch && t.Offset >= before.Offset)
-                {
-                    rate = (t.Offset - before.Offset) / seconds;
-                }
-            }
-
-            rooms.Add(new RoomStats(room, connections, users, top?.Offset, rate));
-        }
-
+        var (rooms, tops) = await ReadRoomsAsync(previous, seconds, readTops: Volatile.Read(ref _watchers) > 0 && unavailable is null, cancellationToken);
         var self = new NodeReport(_nodes.NodeId, (int)sample.Connections, (int)gauges.GetValueOrDefault("rooms"), sample.MessagesIn, sample.MessagesOut, time);
-        IReadOnlyList<NodeReport> nodes = [self];
-        if (unavailable is null)
-        {
-            try
-            {
-                nodes = await _nodes.ExchangeAsync(self, cancellationToken);
-            }
-            catch (BrokerUnavailableException ex)
-            {
-                Log.NodesUnavailable(_logger, ex);
-            }
-        }
-
+        var nodes = unavailable is null ? await ExchangeReportsAsync(self, cancellationToken) : [self];
         var snapshot = new StatsSnapshot(
             time,
             _nodes.NodeId,
@@ -89,6 +54,50 @@ internal sealed partial class DashboardStats
         var published = Interlocked.Exchange(ref _latest, frame);
         published.Next.TrySetResult(frame);
         return new Reading(now, totals, tops);
+    }
+
+    /// <summary>
+    /// The biggest rooms on this node, with their publication rate from the growth of their stream
+    /// top when <paramref name="readTops"/> (broker reads cost a round trip each with Redis: only while
+    /// a dashboard is open, and not while the broker is down, where each read would wait for its deadline).
+    /// </summary>
+    private async Task<(List<RoomStats> Rooms, Dictionary<string, StreamPositionAt> Tops)> ReadRoomsAsync(Reading previous, double seconds, bool readTops, CancellationToken cancellationToken)
+    {
+        var biggest = _hub.Rooms().OrderByDescending(r => r.Connections).ThenBy(r => r.Room, StringComparer.Ordinal).Take(TrackedRooms).ToArray();
+        var tops = new Dictionary<string, StreamPositionAt>(StringComparer.Ordinal);
+        var rooms = new List<RoomStats>(biggest.Length);
+        foreach (var (room, connections, users) in biggest)
+        {
+            StreamPositionAt? top = readTops ? await ReadTopAsync(room, cancellationToken) : null;
+            // One failure says the broker is down: the other rooms wait for the next second.
+            readTops &= top is not null;
+            double? rate = null;
+            if (top is { } t)
+            {
+                tops[room] = t;
+                if (previous.Tops.TryGetValue(room, out var before) && before.Epoch == t.Epoch && t.Offset >= before.Offset)
+                {
+                    rate = (t.Offset - before.Offset) / seconds;
+                }
+            }
+
+            rooms.Add(new RoomStats(room, connections, users, top?.Offset, rate));
+        }
+
+        return (rooms, tops);
+    }
+
+    private async Task<IReadOnlyList<NodeReport>> ExchangeReportsAsync(NodeReport self, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _nodes.ExchangeAsync(self, cancellationToken);
+        }
+        catch (BrokerUnavailableException ex)
+        {
+            Log.NodesUnavailable(_logger, ex);
+            return [self];
+        }
     }
 
     private async Task<StreamPositionAt?> ReadTopAsync(string room, CancellationToken cancellationToken)

@@ -169,17 +169,27 @@ function drawChart(svg, inOf, outOf, format) {
   const top = 14;
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   const now = samples.length ? samples[samples.length - 1].time : Date.now();
+  // The last five minutes, or less while the node is younger (at least a minute), so a new node's
+  // first seconds are not a sliver at the right edge.
+  const span = samples.length ? now - samples[0].time : 0;
+  const shown = Math.min(WINDOW_MS, Math.max(60000, span));
+  const step = shown <= 60000 ? 15000 : shown <= 180000 ? 30000 : 60000;
   const peak = niceCeiling(Math.max(1, ...samples.map(inOf), ...samples.map(outOf)));
-  const x = t => width - ((now - t) / WINDOW_MS) * width;
+  const x = t => width - ((now - t) / shown) * width;
   const y = v => height - (v / peak) * (height - top);
   const line = value => samples.map(s => `${x(s.time).toFixed(1)},${y(value(s)).toFixed(1)}`).join(" ");
   const grid = [0.25, 0.5, 0.75, 1].map(f => `<line class="grid" x1="0" x2="${width}" y1="${y(peak * f)}" y2="${y(peak * f)}"/>`).join("");
-  const minutes = [1, 2, 3, 4].map(m => `<line class="grid" y1="0" y2="${height}" x1="${x(now - m * 60000)}" x2="${x(now - m * 60000)}"/>` +
-    `<text class="axis" x="${x(now - m * 60000) + 3}" y="${height - 3}">-${m} min</text>`).join("");
-  svg.innerHTML = grid + minutes +
+  const ticks = [];
+  for (let ago = step; ago < shown; ago += step) {
+    const label = ago % 60000 === 0 ? `-${ago / 60000} min` : `-${ago / 1000} s`;
+    ticks.push(`<line class="grid" y1="0" y2="${height}" x1="${x(now - ago)}" x2="${x(now - ago)}"/><text class="axis" x="${x(now - ago) + 3}" y="${height - 3}">${label}</text>`);
+  }
+  // The area under each line, closed along the bottom edge.
+  const area = value => samples.length ? `${x(samples[0].time).toFixed(1)},${height} ${line(value)} ${x(now).toFixed(1)},${height}` : "";
+  svg.innerHTML = grid + ticks.join("") +
     `<text class="axis" x="3" y="${top - 3}">${format(peak)}</text>` +
-    `<polyline class="out" points="${line(outOf)}"/>` +
-    `<polyline class="in" points="${line(inOf)}"/>`;
+    `<polygon class="out" points="${area(outOf)}"/><polyline class="out" points="${line(outOf)}"/>` +
+    `<polygon class="in" points="${area(inOf)}"/><polyline class="in" points="${line(inOf)}"/>`;
   svg.dataset.samples = String(samples.length);
 }
 

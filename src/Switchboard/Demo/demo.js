@@ -5,7 +5,9 @@ import { Switchboard } from "/switchboard.js";
 
 const NAME_RULE = /^[A-Za-z0-9_\-:.@/=+]{1,128}$/;
 const HISTORY = 50;
-// The binary header of a publish is 0x01, the room's length, the room: the payload gets the rest.
+// Messages kept on the page: a busy room must not grow the page without end. The oldest go first.
+const MAX_SHOWN = 500;
+// Limits:MaxMessageBytes, written into the page by the server that serves it.
 const MAX_MESSAGE_BYTES = Number(document.querySelector('meta[name="switchboard-max-message-bytes"]')?.content) || 65536;
 // Sides of the scaled image tried in turn, largest first, until its encoding fits the limit.
 const IMAGE_SIDES = [1280, 960, 720, 540, 400, 300, 200];
@@ -23,6 +25,8 @@ let roomName = "";
 let countdown = null;
 let everConnected = false;
 let recovered = null;
+let closeCode = null;
+const NEEDS_TOKEN = "This server wants a token: the demo connects with ?user=NAME, which only the development settings (Auth:AllowQueryUser) accept.";
 
 // ---- joining ----------------------------------------------------------------------------------
 
@@ -86,7 +90,7 @@ async function start(name, joinedRoom) {
     await Promise.all([loadHistory(), loadMembers()]);
     $("text").focus();
   } catch (error) {
-    showNotice("Could not join: " + describe(error));
+    showNotice("Could not join: " + describe(error) + (closeCode === 4501 ? ". " + NEEDS_TOKEN : ""));
   }
 }
 
@@ -119,7 +123,11 @@ function onState(next, info = {}) {
   } else if (next === "connecting") {
     setState("connecting", "connecting…");
   } else if (next === "closed") {
-    setState("closed", info.reason ? `disconnected: ${info.reason}` : "disconnected");
+    setState("closed", `disconnected (${info.code ?? "?"})${info.reason ? ": " + info.reason : ""}`);
+    closeCode = info.code;
+    if (info.code === 4501) {
+      showNotice(NEEDS_TOKEN);
+    }
   }
 }
 
@@ -211,6 +219,14 @@ function addMessage(m) {
   const after = [...messages.children].find(other => Number(other.dataset.offset) > m.offset);
   const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 40;
   messages.insertBefore(li, after ?? null);
+  while (messages.children.length > MAX_SHOWN) {
+    const oldest = messages.firstElementChild;
+    const image = oldest.querySelector("img");
+    if (image) {
+      URL.revokeObjectURL(image.src);
+    }
+    oldest.remove();
+  }
   if (atBottom || m.from === me) {
     messages.scrollTop = messages.scrollHeight;
   }
@@ -319,6 +335,7 @@ async function sendImage(file) {
     showNotice(`${file.name} is not an image.`);
     return;
   }
+  // The binary header of a publish is 0x01, the room's length, the room: the payload gets the rest.
   const budget = MAX_MESSAGE_BYTES - 2 - roomName.length;
   try {
     const bytes = await fitImage(file, budget);

@@ -42,20 +42,47 @@ public sealed partial class ChatPage : IAsyncDisposable
 
     public ILocator Notice => Page.Locator("#notice");
 
-    /// <summary>Opens <c>/?user=USER&amp;room=ROOM</c>, which joins at once, and waits until connected.</summary>
-    public static async Task<ChatPage> OpenAsync(IBrowser browser, Uri site, string user, string room, ITestOutputHelper output, int width = 1100, int height = 720)
+    /// <summary>Opens <c>/?user=USER&amp;room=ROOM</c>, which joins at once, and (unless told not to) waits until connected.</summary>
+    public static async Task<ChatPage> OpenAsync(IBrowser browser, Uri site, string user, string room, ITestOutputHelper output, int width = 1100, int height = 720, bool waitUntilJoined = true)
+    {
+        var chat = await NewAsync(browser, user, output, width, height);
+        await chat.Page.GotoAsync(new Uri(site, $"?user={Uri.EscapeDataString(user)}&room={Uri.EscapeDataString(room)}").ToString());
+        if (waitUntilJoined)
+        {
+            await chat.WaitUntilJoinedAsync(room);
+        }
+
+        return chat;
+    }
+
+    /// <summary>Opens <c>/</c> and joins as a person does: name and room typed into the form. <paramref name="beforeJoin"/> sees the form.</summary>
+    public static async Task<ChatPage> JoinThroughTheFormAsync(IBrowser browser, Uri site, string user, string room, ITestOutputHelper output, Func<IPage, Task> beforeJoin, int width = 390, int height = 844)
+    {
+        var chat = await NewAsync(browser, user, output, width, height);
+        await chat.Page.GotoAsync(site.ToString());
+        await Assertions.Expect(chat.Page.Locator("#join-form")).ToBeVisibleAsync();
+        await chat.Page.FillAsync("#name", user);
+        await chat.Page.FillAsync("#room", room);
+        await beforeJoin(chat.Page);
+        await chat.Page.ClickAsync("#join");
+        await chat.WaitUntilJoinedAsync(room);
+        return chat;
+    }
+
+    private static async Task<ChatPage> NewAsync(IBrowser browser, string user, ITestOutputHelper output, int width, int height)
     {
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
         context.SetDefaultTimeout(20_000);
         var setup = Task.CompletedTask;
         PrepareContext(context, ref setup);
         await setup;
-        var page = await context.NewPageAsync();
-        var chat = new ChatPage(context, page, output, user);
-        await page.GotoAsync(new Uri(site, $"?user={Uri.EscapeDataString(user)}&room={Uri.EscapeDataString(room)}").ToString());
-        await Assertions.Expect(chat.State).ToHaveAttributeAsync("data-state", "connected");
-        await Assertions.Expect(page.Locator("#room-title")).ToHaveTextAsync("#" + room);
-        return chat;
+        return new ChatPage(context, await context.NewPageAsync(), output, user);
+    }
+
+    private async Task WaitUntilJoinedAsync(string room)
+    {
+        await Assertions.Expect(State).ToHaveAttributeAsync("data-state", "connected");
+        await Assertions.Expect(Page.Locator("#room-title")).ToHaveTextAsync("#" + room);
     }
 
     public async Task SendAsync(string text)

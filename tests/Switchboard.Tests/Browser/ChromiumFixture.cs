@@ -29,6 +29,9 @@ public sealed class ChromiumFixture : IAsyncLifetime
             throw new InvalidOperationException($"{ExecutablePath} is missing: run ./scripts/test.sh, or apt-get install chromium");
         }
 
+        // Playwright's 5 s default is short for a shared 2-core machine starting .NET processes;
+        // every expectation still ends, just later, when something is really wrong.
+        Assertions.SetDefaultExpectTimeout(20_000);
         _playwright = await Playwright.CreateAsync().WaitAsync(TimeSpan.FromSeconds(30));
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

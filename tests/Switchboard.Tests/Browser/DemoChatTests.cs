@@ -44,7 +44,8 @@ public sealed class DemoChatTests(ChromiumFixture chromium, ITestOutputHelper ou
         await shots.TakeAsync(bob.Page, "bob-phone");
 
         // A third page joining later reads the history.
-        await using (var carol = await ChatPage.OpenAsync(chromium.Browser, node.BaseUri, "carol", room, output))
+        await using (var carol = await ChatPage.JoinThroughTheFormAsync(chromium.Browser, node.BaseUri, "carol", room, output,
+            form => shots.TakeAsync(form, "carol-join-form-phone")))
         {
             await Expect(carol.Texts).ToHaveTextAsync(["hello bob", "hi alice, from my phone"]);
             await Expect(carol.Images).ToHaveCountAsync(1);
@@ -91,6 +92,24 @@ public sealed class DemoChatTests(ChromiumFixture chromium, ITestOutputHelper ou
         await alice.Page.SetInputFilesAsync("#image", new FilePayload { Name = "notes.txt", MimeType = "text/plain", Buffer = "not an image"u8.ToArray() });
         await Expect(alice.Notice).ToContainTextAsync("not an image");
         await Expect(bob.Images).ToHaveCountAsync(1);
+        await shots.TakeAsync(alice.Page, "refused");
+    }
+
+    [Fact]
+    public async Task WhereTheQueryUserIdentityIsOffThePageSaysWhyItCannotConnect()
+    {
+        var shots = new Screenshots(output, nameof(WhereTheQueryUserIdentityIsOffThePageSaysWhyItCannotConnect));
+        await using var node = await HostNode.StartAsync(new Dictionary<string, string>
+        {
+            ["Switchboard__Auth__AllowQueryUser"] = "false",
+            ["Switchboard__Auth__AllowAnonymous"] = "false",
+        });
+        await using var alice = await ChatPage.OpenAsync(chromium.Browser, node.BaseUri, "alice", "lobby", output, waitUntilJoined: false);
+
+        // 4501 forbids reconnecting: the page stops and explains.
+        await Expect(alice.State).ToHaveAttributeAsync("data-state", "closed");
+        await Expect(alice.State).ToContainTextAsync("4501");
+        await Expect(alice.Notice).ToContainTextAsync("AllowQueryUser");
         await shots.TakeAsync(alice.Page, "refused");
     }
 }
