@@ -220,6 +220,35 @@ public sealed class OriginAndAdmissionTests
     }
 
     [Fact]
+    public async Task AConnectionRefusedAtTheUserLimitNeverActsAsThatUserEvenInTheFrameItAlreadySent()
+    {
+        using var tokens = TokenFactory.Hs256();
+        await using var server = await SecureConnections.StartTokenOnlyServerAsync(tokens, new Dictionary<string, string?>
+        {
+            ["Switchboard:Limits:MaxConnectionsPerUser"] = "1",
+            ["Switchboard:Api:AllowWithoutKey"] = "true",
+        });
+        await using var first = await server.ConnectWithTokenAsync(tokens.Create("alice"), "alice");
+        await first.RequestAsync("""{"op":"join","room":"vip"}""");
+        await using var second = await ProtocolClient.ConnectAsync(server.Ws("ws"));
+
+        // A join and a publish ride in the same frame as the auth that the per-user limit refuses.
+        await second.SendAsync($$"""
+            {"op":"auth","token":"{{tokens.Create("alice")}}"}
+            {"op":"join","room":"vip"}
+            {"op":"publish","room":"vip","data":"intruder"}
+            """);
+        await second.AssertClosedWithAsync(CloseCodes.TooManyConnections);
+
+        // The room's first publication is the sentinel: the refused connection published nothing.
+        using var sentinel = await server.Http.PostAsync("/api/publish", new StringContent("""{"room":"vip","data":"sentinel"}"""));
+        sentinel.EnsureSuccessStatusCode();
+        var message = await first.ExpectAsync("message");
+        Assert.Equal("sentinel", message.GetProperty("data").GetString());
+        Assert.Equal(1, message.GetProperty("offset").GetInt32());
+    }
+
+    [Fact]
     public async Task NewConnectionsBeyondTheAcceptRateGet503WithRetryAfterAndLaterOnesGetIn()
     {
         // A burst of 10 accepts, refilled at 1 per 100 ms: back-to-back upgrades outrun the refill
