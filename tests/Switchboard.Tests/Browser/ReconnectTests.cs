@@ -169,23 +169,34 @@ public sealed class ReconnectTests(ChromiumFixture chromium, ITestOutputHelper o
         await shots.TakeAsync(alice.Page, "reset");
     }
 
-    /// <summary>The index of the node that has members in <paramref name="room"/> (only the page is in it).</summary>
+    /// <summary>
+    /// The index of the node that has members in <paramref name="room"/> (only the page is in it). The
+    /// page shows the room as soon as it starts joining, so the join may still be on its way: asked
+    /// again until a node has it, within ten seconds.
+    /// </summary>
     private static async Task<int> NodeOfAsync(List<HostNode> nodes, string room, int? except = null)
     {
-        for (var i = 0; i < nodes.Count; i++)
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (true)
         {
-            if (i == except)
+            for (var i = 0; i < nodes.Count; i++)
             {
-                continue;
+                if (i == except)
+                {
+                    continue;
+                }
+
+                var rooms = await nodes[i].Http.GetFromJsonAsync<JsonElement>("api/rooms", deadline.Token);
+                if (rooms.GetProperty("rooms").EnumerateArray().Any(r => r.GetProperty("room").GetString() == room))
+                {
+                    return i;
+                }
             }
 
-            var rooms = await nodes[i].Http.GetFromJsonAsync<JsonElement>("api/rooms");
-            if (rooms.GetProperty("rooms").EnumerateArray().Any(r => r.GetProperty("room").GetString() == room))
+            if (deadline.IsCancellationRequested)
             {
-                return i;
+                throw new InvalidOperationException($"no node has a member in {room}");
             }
         }
-
-        throw new InvalidOperationException($"no node has a member in {room}");
     }
 }
