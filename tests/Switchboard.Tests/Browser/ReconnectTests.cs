@@ -172,20 +172,31 @@ public sealed class ReconnectTests(ChromiumFixture chromium, ITestOutputHelper o
     /// <summary>The index of the node that has members in <paramref name="room"/> (only the page is in it).</summary>
     private static async Task<int> NodeOfAsync(List<HostNode> nodes, string room, int? except = null)
     {
-        for (var i = 0; i < nodes.Count; i++)
+        // Membership is server state that no event announces to the test: asked again until a node has it.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
         {
-            if (i == except)
+            for (var i = 0; i < nodes.Count; i++)
             {
-                continue;
+                if (i == except)
+                {
+                    continue;
+                }
+
+                var rooms = await nodes[i].Http.GetFromJsonAsync<JsonElement>("api/rooms");
+                if (rooms.GetProperty("rooms").EnumerateArray().Any(r => r.GetProperty("room").GetString() == room))
+                {
+                    return i;
+                }
             }
 
-            var rooms = await nodes[i].Http.GetFromJsonAsync<JsonElement>("api/rooms");
-            if (rooms.GetProperty("rooms").EnumerateArray().Any(r => r.GetProperty("room").GetString() == room))
+            if (DateTime.UtcNow > deadline)
             {
-                return i;
+                throw new InvalidOperationException($"no node has a member in {room}");
             }
+
+            // Polling interval, not a wait for an event.
+            await Task.Delay(50);
         }
-
-        throw new InvalidOperationException($"no node has a member in {room}");
     }
 }
