@@ -87,6 +87,8 @@ async function start(name, joinedRoom) {
   });
   try {
     await room.joined;
+    // The server has the page as a member from here on.
+    $("chat").dataset.joined = "true";
     await Promise.all([loadHistory(), loadMembers()]);
     $("text").focus();
   } catch (error) {

@@ -83,6 +83,7 @@ public sealed partial class ChatPage : IAsyncDisposable
     {
         await Assertions.Expect(State).ToHaveAttributeAsync("data-state", "connected");
         await Assertions.Expect(Page.Locator("#room-title")).ToHaveTextAsync("#" + room);
+        await Assertions.Expect(Page.Locator("#chat")).ToHaveAttributeAsync("data-joined", "true");
     }
 
     public async Task SendAsync(string text)
