@@ -16,6 +16,7 @@ public sealed class DashboardStatsTests
     private const string Key = "dashboard-key-0123456789abcdef";
 
     [Fact]
+    [Trait("Category", "integration")]
     public async Task TheStatsStreamNeedsAnApiKeyWhileThePagesArePublic()
     {
         await using var server = await TestServer.StartAsync(new Dictionary<string, string?>
@@ -45,6 +46,7 @@ public sealed class DashboardStatsTests
     }
 
     [Fact]
+    [Trait("Category", "integration")]
     public async Task SnapshotsCountConnectionsRoomsAndPublicationsWithEachRoomsRate()
     {
         await using var server = await TestServer.StartAsync(pages: true);
@@ -85,6 +87,7 @@ public sealed class DashboardStatsTests
     }
 
     [Fact]
+    [Trait("Category", "integration")]
     public async Task AnOpenStatsStreamEndsWhenTheNodeStopsInsteadOfHoldingItUp()
     {
         await using var server = await TestServer.StartAsync(pages: true);
