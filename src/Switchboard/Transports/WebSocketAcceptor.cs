@@ -49,13 +49,14 @@ internal sealed class WebSocketAcceptor(
             }
 
             var (socket, stream) = await AcceptAsync(context).ConfigureAwait(false);
+            // Disposed here whichever way the connection ends, refused or not (disposing twice is harmless).
+            using var transport = new WebSocketTransport(socket, stream, options.Value.Limits, metrics);
             if (identity.Identity is null && !identity.Deferred)
             {
                 await CloseRefusedAsync(socket, identity.CloseCode, identity.Reason!).ConfigureAwait(false);
                 return;
             }
 
-            var transport = new WebSocketTransport(socket, stream, options.Value.Limits, metrics);
             await sessions.RunAsync(transport, session, identity.Identity, behavior, context.Request.Path, (code, reason) => CloseRefusedAsync(socket, code, reason)).ConfigureAwait(false);
         }
         finally

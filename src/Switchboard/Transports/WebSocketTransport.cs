@@ -20,6 +20,8 @@ internal sealed class WebSocketTransport(WebSocket socket, LingeringStream? stre
     // Most commands are small; start there and grow towards Limits:MaxMessageBytes only when needed.
     private const int InitialReceiveBufferBytes = 4096;
 
+    private int _disposed;
+
     // Bytes still in flight from the peer arrive well within this on loopback and ordinary networks;
     // silence for this long means nothing unread is left to turn the close into a reset.
     private static readonly TimeSpan LingerQuietPeriod = TimeSpan.FromMilliseconds(250);
@@ -39,6 +41,11 @@ internal sealed class WebSocketTransport(WebSocket socket, LingeringStream? stre
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         socket.Dispose();
         stream?.Inner.Dispose();
     }
