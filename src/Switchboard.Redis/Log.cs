@@ -9,7 +9,7 @@ internal static partial class Log
     [LoggerMessage(5001, LogLevel.Information, "Redis broker node {Node} connected to {Endpoints}")]
     public static partial void Connected(ILogger logger, string node, string endpoints);
 
-    [LoggerMessage(5002, LogLevel.Warning, "Redis broker node {Node} could not reach Redis at {Endpoints} at start-up; it serves nothing that needs Redis until it can (/healthz reports it)")]
+    [LoggerMessage(5002, LogLevel.Warning, "Redis broker node {Node} could not reach Redis at {Endpoints} at start-up; it serves nothing that needs Redis until it can (/readyz answers 503)")]
     public static partial void NotConnectedAtStart(ILogger logger, string node, string endpoints);
 
     [LoggerMessage(5003, LogLevel.Warning, "Redis {ConnectionType} connection to {Endpoint} failed ({FailureType})")]

@@ -41,7 +41,7 @@ public interface IBroker
     /// </summary>
     ValueTask<IReadOnlyList<KeyValuePair<string, int>>> PresenceAsync(string room, CancellationToken cancellationToken);
 
-    /// <summary>Null while the broker can serve; otherwise why it cannot (reported by <c>/healthz</c>).</summary>
+    /// <summary>Null while the broker can serve; otherwise why it cannot (logged and shown on the dashboard; <c>/readyz</c> answers 503 meanwhile).</summary>
     string? Unavailable { get; }
 
     /// <summary>

@@ -1,6 +1,6 @@
 namespace Switchboard.Connections;
 
-/// <summary>Whether the node is draining: new WebSocket upgrades are then refused with 503 and <c>/healthz</c> reports it.</summary>
+/// <summary>Whether the node is draining: new WebSocket upgrades are then refused with 503 and <c>/readyz</c> reports it.</summary>
 public sealed class ShutdownState
 {
     private volatile bool _draining;

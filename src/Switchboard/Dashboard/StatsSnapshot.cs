@@ -5,7 +5,7 @@ namespace Switchboard.Dashboard;
 /// <param name="Node">This node's id.</param>
 /// <param name="Broker">The broker in use (<c>memory</c>, <c>redis</c>).</param>
 /// <param name="Cluster">True when <paramref name="Nodes"/> lists every live node, false when only this one.</param>
-/// <param name="Unavailable">Null while the broker serves; otherwise why it cannot (as <c>/healthz</c> reports it).</param>
+/// <param name="Unavailable">Null while the broker serves; otherwise why it cannot (<c>/readyz</c> answers 503 meanwhile).</param>
 /// <param name="Connections">Open WebSocket connections (gauge <c>switchboard.connections</c>).</param>
 /// <param name="Users">Distinct users on <c>/ws</c>.</param>
 /// <param name="Rooms">Protocol rooms with members on this node.</param>

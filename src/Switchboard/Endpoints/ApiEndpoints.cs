@@ -26,21 +26,7 @@ internal static class ApiEndpoints
         api.MapGet("/rooms", ListRooms);
         api.MapGet("/rooms/{room}/presence", PresenceAsync);
         api.MapGet("/rooms/{room}/history", HistoryAsync);
-        endpoints.MapGet("/healthz", Health);
         endpoints.MapGet("/metrics", (SwitchboardMetrics metrics) => Results.Text(metrics.Exporter.Render(), PrometheusExporter.ContentType));
-    }
-
-    /// <summary>Readiness: 503 while draining or while the broker cannot serve, so load balancers route elsewhere.</summary>
-    private static IResult Health(ShutdownState shutdown, SwitchboardHub hub)
-    {
-        if (shutdown.IsDraining)
-        {
-            return Results.Json(new { status = "draining" }, statusCode: StatusCodes.Status503ServiceUnavailable);
-        }
-
-        return hub.Unavailable is { } reason
-            ? Results.Json(new { status = "unavailable", reason }, statusCode: StatusCodes.Status503ServiceUnavailable)
-            : Results.Json(new { status = "ok" });
     }
 
     private static async ValueTask<object?> BrokerUnavailableAs503(EndpointFilterInvocationContext context, EndpointFilterDelegate next)

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Connections;
 using Switchboard.Endpoints;
+using Switchboard.Hosting.Health;
 using Switchboard.Hub;
 using Switchboard.Identity;
 using Switchboard.Options;
@@ -18,7 +19,8 @@ namespace Microsoft.AspNetCore.Builder;
 public static class SwitchboardEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps <c>/ws</c>, <c>/rooms/{room}</c>, <c>/echo</c>, the HTTP API, <c>/healthz</c> and <c>/metrics</c>.
+    /// Maps <c>/ws</c>, <c>/rooms/{room}</c>, <c>/echo</c>, the HTTP API, <c>/healthz</c> (alive),
+    /// <c>/readyz</c> (ready) and <c>/metrics</c>.
     /// <c>/</c> stays the hosting app's own (the shipped host maps the demo there with
     /// <c>MapSwitchboardDemo()</c>). On a <see cref="WebApplication"/> this also adds the WebSocket
     /// middleware; other hosts must call <c>UseWebSockets()</c> before routing.
@@ -43,6 +45,7 @@ public static class SwitchboardEndpointRouteBuilderExtensions
         endpoints.Map("/echo", (HttpContext context, WebSocketAcceptor runner, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
             runner.RunAsync(context, new EchoBehavior(metrics, options.Value.Limits)));
         ApiEndpoints.Map(endpoints);
+        HealthEndpoints.Map(endpoints);
         ClientScriptEndpoints.Map(endpoints);
         return endpoints;
     }

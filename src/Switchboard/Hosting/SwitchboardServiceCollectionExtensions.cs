@@ -7,6 +7,7 @@ using Switchboard.Brokers;
 using Switchboard.Connections;
 using Switchboard.Endpoints;
 using Switchboard.Hosting;
+using Switchboard.Hosting.Health;
 using Switchboard.Hub;
 using Switchboard.Identity;
 using Switchboard.Metrics;
@@ -68,6 +69,9 @@ public static class SwitchboardServiceCollectionExtensions
         services.TryAddSingleton<SessionHost>();
         services.TryAddSingleton<WebSocketAcceptor>();
         services.TryAddSingleton<ProtocolBehavior>();
+        services.AddHealthChecks()
+            .AddCheck<BrokerHealthCheck>("switchboard-broker", tags: [HealthEndpoints.ReadyTag])
+            .AddCheck<DrainHealthCheck>("switchboard-drain", tags: [HealthEndpoints.ReadyTag]);
         services.AddHostedService<ConnectionDrainer>();
         services.AddHostedService<HistorySweeper>();
         services.AddHostedService<StartupWarnings>();

@@ -181,10 +181,12 @@ public sealed class PlainEchoAndHttpTests : IAsyncLifetime
         Assert.Equal("invalid_room", error.RootElement.GetProperty("error").GetProperty("code").GetString());
     }
 
-    [Fact]
-    public async Task HealthIsOkWhileRunning()
+    [Theory]
+    [InlineData("healthz")]
+    [InlineData("readyz")]
+    public async Task HealthAndReadinessAreOkWhileRunning(string path)
     {
-        using var response = await _server.Http.GetAsync(new Uri("healthz", UriKind.Relative));
+        using var response = await _server.Http.GetAsync(new Uri(path, UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());

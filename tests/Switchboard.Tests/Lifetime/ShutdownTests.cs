@@ -12,7 +12,7 @@ using Xunit;
 namespace Switchboard.Tests.Lifetime;
 
 /// <summary>
-/// Graceful shutdown: new upgrades are refused and <c>/healthz</c> says so, every connection flushes
+/// Graceful shutdown: new upgrades are refused and <c>/readyz</c> says so, every connection flushes
 /// its queue and is closed with 1001, and whoever does not finish the close in time is aborted.
 /// </summary>
 [Trait("Category", "integration")]
@@ -87,19 +87,19 @@ public sealed class ShutdownTests
         // Holds the drain open until it reads and answers its close frame, which it does last.
         using var lingering = await ManualWebSocket.ConnectAsync(server.Ws("ws?user=lingering"));
         await lingering.ReadLineAsync(line => line.Contains("\"welcome\"", StringComparison.Ordinal));
-        using (var healthy = await server.Http.GetAsync(new Uri("healthz", UriKind.Relative)))
+        using (var ready = await server.Http.GetAsync(new Uri("readyz", UriKind.Relative)))
         {
-            Assert.Equal(HttpStatusCode.OK, healthy.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         }
 
         var stop = server.StopAsync();
         Assert.True(server.Services.GetRequiredService<ShutdownState>().IsDraining, "the drain begins as the host starts stopping");
 
         // Kestrel stops listening while the drain runs, so a request on a new connection is refused
-        // outright; one that still reaches the app gets 503. Either way, never a healthy answer.
+        // outright; one that still reaches the app gets 503. Either way, never a ready answer.
         try
         {
-            using var draining = await server.Http.GetAsync(new Uri("healthz", UriKind.Relative));
+            using var draining = await server.Http.GetAsync(new Uri("readyz", UriKind.Relative));
             Assert.Equal(HttpStatusCode.ServiceUnavailable, draining.StatusCode);
             using var body = JsonDocument.Parse(await draining.Content.ReadAsStringAsync());
             Assert.Equal("draining", body.RootElement.GetProperty("status").GetString());

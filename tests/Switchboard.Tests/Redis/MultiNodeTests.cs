@@ -217,9 +217,15 @@ public sealed class MultiNodeTests : IAsyncLifetime
         await _cluster.Redis.KillAsync();
 
         await WaitForHealthAsync(_cluster.Nodes[0], HttpStatusCode.ServiceUnavailable);
-        using (var health = await _cluster.Nodes[0].Http.GetAsync("healthz"))
+        using (var ready = await _cluster.Nodes[0].Http.GetAsync("readyz"))
         {
-            Assert.Contains("redis", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal("""{"status":"unavailable","reason":"redis unavailable"}""", await ready.Content.ReadAsStringAsync());
+        }
+
+        // Alive all the same: a liveness probe must not restart a node for its broker's outage.
+        using (var alive = await _cluster.Nodes[0].Http.GetAsync("healthz"))
+        {
+            Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
         }
 
         using (var refused = await _cluster.Nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "ops", data = 1 }))
@@ -253,13 +259,13 @@ public sealed class MultiNodeTests : IAsyncLifetime
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (true)
         {
-            using var response = await node.Http.GetAsync("healthz");
+            using var response = await node.Http.GetAsync("readyz");
             if (response.StatusCode == status)
             {
                 return;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"/healthz stayed {response.StatusCode}, expected {status}");
+            Assert.True(DateTime.UtcNow < deadline, $"/readyz stayed {response.StatusCode}, expected {status}");
             // Polling interval: readiness has no event to await.
             await Task.Delay(20);
         }

@@ -103,6 +103,7 @@ public sealed class ApiKeyTests : IAsyncLifetime
 
     [Theory]
     [InlineData("healthz")]
+    [InlineData("readyz")]
     [InlineData("metrics")]
     public async Task HealthAndMetricsNeedNoKey(string path)
     {
