@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Switchboard.Brokers;
 using Switchboard.Options;
 
@@ -10,12 +11,13 @@ namespace Switchboard.Tests.Brokers;
 [Trait("Category", "unit")]
 public sealed class MemoryBrokerContractTests : BrokerContractTests
 {
-    private readonly Dictionary<BrokerNode, ManualTimeProvider> _clocks = [];
+    private readonly Dictionary<BrokerNode, FakeTimeProvider> _clocks = [];
 
     protected override Task<BrokerNode> StartNodeAsync(int historySize = 100, double historyTtlSeconds = 300)
     {
         var options = new SwitchboardOptions { History = { Size = historySize, TtlSeconds = historyTtlSeconds } };
-        var clock = new ManualTimeProvider();
+        // Starts at a fixed instant and moves only when the test says.
+        var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var broker = new MemoryBroker(Microsoft.Extensions.Options.Options.Create(options), clock);
         var handler = new RecordingHandler();
         broker.Attach(handler);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Switchboard.Brokers;
 using Switchboard.Connections;
 using Switchboard.Options;
@@ -53,7 +54,7 @@ public sealed class MemoryBrokerDeliveryTests
 
     private static (MemoryBroker Broker, HoldingHandler Node) Start()
     {
-        var broker = new MemoryBroker(Microsoft.Extensions.Options.Options.Create(new SwitchboardOptions()), new ManualTimeProvider());
+        var broker = new MemoryBroker(Microsoft.Extensions.Options.Options.Create(new SwitchboardOptions()), new FakeTimeProvider());
         var node = new HoldingHandler();
         broker.Attach(node);
         return (broker, node);
