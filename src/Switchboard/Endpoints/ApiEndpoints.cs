@@ -26,7 +26,6 @@ internal static class ApiEndpoints
         api.MapGet("/rooms", ListRooms);
         api.MapGet("/rooms/{room}/presence", PresenceAsync);
         api.MapGet("/rooms/{room}/history", HistoryAsync);
-        endpoints.MapGet("/metrics", (SwitchboardMetrics metrics) => Results.Text(metrics.Exporter.Render(), PrometheusExporter.ContentType));
     }
 
     private static async ValueTask<object?> BrokerUnavailableAs503(EndpointFilterInvocationContext context, EndpointFilterDelegate next)

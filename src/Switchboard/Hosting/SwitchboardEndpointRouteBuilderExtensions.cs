@@ -19,15 +19,22 @@ namespace Microsoft.AspNetCore.Builder;
 public static class SwitchboardEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps <c>/ws</c>, <c>/rooms/{room}</c>, <c>/echo</c>, the HTTP API, <c>/healthz</c> (alive),
-    /// <c>/readyz</c> (ready) and <c>/metrics</c>.
-    /// <c>/</c> stays the hosting app's own (the shipped host maps the demo there with
-    /// <c>MapSwitchboardDemo()</c>). On a <see cref="WebApplication"/> this also adds the WebSocket
-    /// middleware; other hosts must call <c>UseWebSockets()</c> before routing.
+    /// Maps <c>/ws</c>, <c>/rooms/{room}</c>, <c>/echo</c>, the HTTP API (<c>/api/*</c>) and the JS client
+    /// (<c>/switchboard.js</c>) under <paramref name="prefix"/>, and the probes <c>/healthz</c> (alive),
+    /// <c>/readyz</c> (ready) and <c>/metrics</c> at the root. <c>/</c> stays the hosting app's own (the
+    /// shipped host maps the demo there with <c>MapSwitchboardDemo()</c>). On a
+    /// <see cref="WebApplication"/> this also adds the WebSocket middleware; other hosts must call
+    /// <c>UseWebSockets()</c> before routing.
     /// </summary>
-    public static IEndpointRouteBuilder MapSwitchboard(this IEndpointRouteBuilder endpoints)
+    /// <returns>
+    /// The group of Switchboard's client-facing endpoints, so the app's conventions apply to them as to
+    /// any endpoint: <c>.RequireAuthorization(...)</c>, <c>.RequireCors(...)</c>, rate-limiting
+    /// policies. The probes stay outside it, so that no policy locks out a load balancer.
+    /// </returns>
+    public static RouteGroupBuilder MapSwitchboard(this IEndpointRouteBuilder endpoints, string prefix = "")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(prefix);
         if (endpoints is IApplicationBuilder app)
         {
             app.UseWebSockets();
@@ -37,16 +44,18 @@ public static class SwitchboardEndpointRouteBuilderExtensions
         _ = endpoints.ServiceProvider.GetRequiredService<SwitchboardHub>();
         _ = endpoints.ServiceProvider.GetRequiredService<ConnectionRegistry>();
 
-        endpoints.Map("/ws", (HttpContext context, WebSocketAcceptor runner, ProtocolBehavior behavior) => runner.RunAsync(context, behavior));
-        endpoints.Map("/rooms/{room}", (HttpContext context, string room, WebSocketAcceptor runner, PlainRooms rooms, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
+        var group = endpoints.MapGroup(prefix);
+        group.Map("/ws", (HttpContext context, WebSocketAcceptor acceptor, ProtocolBehavior behavior) => acceptor.RunAsync(context, behavior));
+        group.Map("/rooms/{room}", (HttpContext context, string room, WebSocketAcceptor acceptor, PlainRooms rooms, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
             NameRules.IsValid(room)
-                ? runner.RunAsync(context, new PlainRoomBehavior(rooms, room, policy, metrics, options.Value.Limits))
+                ? acceptor.RunAsync(context, new PlainRoomBehavior(rooms, room, policy, metrics, options.Value.Limits))
                 : Results.BadRequest("room must be 1-128 characters of A-Z a-z 0-9 _ - : . @ / = +\n").ExecuteAsync(context));
-        endpoints.Map("/echo", (HttpContext context, WebSocketAcceptor runner, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
-            runner.RunAsync(context, new EchoBehavior(metrics, options.Value.Limits)));
-        ApiEndpoints.Map(endpoints);
+        group.Map("/echo", (HttpContext context, WebSocketAcceptor acceptor, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
+            acceptor.RunAsync(context, new EchoBehavior(metrics, options.Value.Limits)));
+        ApiEndpoints.Map(group);
+        ClientScriptEndpoints.Map(group);
         HealthEndpoints.Map(endpoints);
-        ClientScriptEndpoints.Map(endpoints);
-        return endpoints;
+        endpoints.MapGet("/metrics", (SwitchboardMetrics metrics) => Results.Text(metrics.Exporter.Render(), PrometheusExporter.ContentType));
+        return group;
     }
 }
