@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 // Settings files live beside the binary, wherever the server is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 // Switchboard:Broker selects the in-memory broker (default) or Redis (see docs/scaling.md).
-builder.Services.AddSwitchboard().AddSwitchboardRedis().AddSwitchboardDashboard();
+builder.Services.AddSwitchboard().AddSwitchboardRedis().AddSwitchboardDashboard().AddSwitchboardKestrelLimits();
 
 try
 {

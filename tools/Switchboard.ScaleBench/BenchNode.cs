@@ -39,7 +39,7 @@ internal sealed class BenchNode : IAsyncDisposable
             ["Switchboard:Limits:CommandBurst"] = "1000000",
             ["Switchboard:Shutdown:DrainSeconds"] = "1",
         });
-        builder.Services.AddSwitchboard().AddSwitchboardRedis();
+        builder.Services.AddSwitchboard().AddSwitchboardRedis().AddSwitchboardKestrelLimits();
         var app = builder.Build();
         app.MapSwitchboard();
         await app.StartAsync();

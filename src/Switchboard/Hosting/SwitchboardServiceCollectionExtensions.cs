@@ -40,15 +40,6 @@ public static class SwitchboardServiceCollectionExtensions
             }
         });
 
-        // Slowloris protection: an upgrade request must arrive whole within the handshake timeout.
-        // The keep-alive timeout also bounds a connection that never sends its first byte.
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<SwitchboardOptions>>((kestrel, switchboard) =>
-        {
-            var handshake = TimeSpan.FromSeconds(switchboard.Value.Limits.HandshakeTimeoutSeconds);
-            kestrel.Limits.RequestHeadersTimeout = handshake;
-            kestrel.Limits.KeepAliveTimeout = handshake;
-        });
-
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ConnectionRegistry>();
@@ -76,6 +67,24 @@ public static class SwitchboardServiceCollectionExtensions
         services.AddHostedService<HistorySweeper>();
         services.AddHostedService<StartupWarnings>();
         services.AddHostedService<ConnectionDeadlineWatcher>();
+        return services;
+    }
+
+    /// <summary>
+    /// Applies <c>Switchboard:Limits:HandshakeTimeoutSeconds</c> to Kestrel's request-headers and
+    /// keep-alive timeouts: slowloris protection, since an upgrade request must then arrive whole within
+    /// the handshake timeout, and a connection that never sends its first byte is bounded too. These are
+    /// server-wide limits, so <see cref="AddSwitchboard"/> leaves them alone and an app opts in here
+    /// (the shipped host does) or sets Kestrel's limits itself.
+    /// </summary>
+    public static IServiceCollection AddSwitchboardKestrelLimits(this IServiceCollection services)
+    {
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<SwitchboardOptions>>((kestrel, switchboard) =>
+        {
+            var handshake = TimeSpan.FromSeconds(switchboard.Value.Limits.HandshakeTimeoutSeconds);
+            kestrel.Limits.RequestHeadersTimeout = handshake;
+            kestrel.Limits.KeepAliveTimeout = handshake;
+        });
         return services;
     }
 }

@@ -58,7 +58,7 @@ public sealed class TestNode : IAsyncDisposable
         }
 
         builder.Configuration.AddInMemoryCollection(config);
-        builder.Services.AddSwitchboard();
+        builder.Services.AddSwitchboard().AddSwitchboardKestrelLimits();
         var app = builder.Build();
         app.MapSwitchboard();
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));

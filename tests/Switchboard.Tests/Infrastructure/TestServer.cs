@@ -73,7 +73,7 @@ public sealed class TestServer : IAsyncDisposable
 
         builder.Configuration.AddInMemoryCollection(config);
         // As the shipped host: Switchboard:Broker selects the in-memory broker or Redis.
-        builder.Services.AddSwitchboard().AddSwitchboardRedis();
+        builder.Services.AddSwitchboard().AddSwitchboardRedis().AddSwitchboardKestrelLimits();
         if (pages)
         {
             builder.Services.AddSwitchboardDashboard();
