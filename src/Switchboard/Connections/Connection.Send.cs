@@ -108,7 +108,7 @@ public sealed partial class Connection
         {
             // Not a peer going away but a defect; still, only this connection may pay for it, and its
             // owner's cleanup must run, so the loop ends normally.
-            Log.Unexpected(_logger, Id, ex);
+            Log.SendLoopFailed(_logger, Id, ex);
             Abort();
         }
     }

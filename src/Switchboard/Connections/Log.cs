@@ -38,4 +38,7 @@ internal static partial class Log
 
     [LoggerMessage(1011, LogLevel.Debug, "Connection {ConnectionId} closed by its deadline with {Code}: {Reason}")]
     public static partial void DeadlinePassed(ILogger logger, long connectionId, int code, string reason);
+
+    [LoggerMessage(1012, LogLevel.Error, "Connection {ConnectionId} send loop failed unexpectedly; aborting the connection")]
+    public static partial void SendLoopFailed(ILogger logger, long connectionId, Exception exception);
 }

@@ -20,11 +20,11 @@ internal sealed class WebSocketTransport(WebSocket socket, LingeringStream? stre
     // Most commands are small; start there and grow towards Limits:MaxMessageBytes only when needed.
     private const int InitialReceiveBufferBytes = 4096;
 
-    private int _disposed;
-
     // Bytes still in flight from the peer arrive well within this on loopback and ordinary networks;
     // silence for this long means nothing unread is left to turn the close into a reset.
     private static readonly TimeSpan LingerQuietPeriod = TimeSpan.FromMilliseconds(250);
+
+    private int _disposed;
 
     public ValueTask SendAsync(ReadOnlyMemory<byte> data, bool isBinary, CancellationToken cancellationToken) =>
         socket.SendAsync(data, isBinary ? WebSocketMessageType.Binary : WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
