@@ -1,19 +1,13 @@
 namespace Switchboard.Load.Metrics;
 
-/// <summary>The non-empty buckets of a <see cref="LatencyHistogram"/>, as sent between processes.</summary>
+/// <summary>A <see cref="LatencyHistogram"/> in HdrHistogram's compressed encoding, as sent between processes.</summary>
 internal sealed class HistogramData
 {
-    public int[] Indexes { get; init; } = [];
-
-    public long[] Counts { get; init; } = [];
-
+    /// <summary>How many values were recorded (0 means nothing to decode).</summary>
     public long Count { get; init; }
 
-    public long Sum { get; init; }
-
-    public long Min { get; init; }
-
-    public long Max { get; init; }
+    /// <summary>HdrHistogram's compressed (V2, deflate) encoding; base64 in JSON.</summary>
+    public byte[] Encoded { get; init; } = [];
 
     public static HistogramData Merge(IEnumerable<HistogramData?> parts)
     {

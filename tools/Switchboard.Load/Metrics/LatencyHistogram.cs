@@ -1,195 +1,68 @@
 using System.Diagnostics;
-using System.Numerics;
+using HdrHistogram;
+using HdrHistogram.Utilities;
 
 namespace Switchboard.Load.Metrics;
 
 /// <summary>
-/// A log-linear histogram of nanosecond values in the manner of HdrHistogram (which the package
-/// mirror lacks): exact below 256 ns, then 128 sub-buckets per power of two, so any recorded value
-/// is reported within 1/128 (under 0.8 %) of itself, up to about 78 hours. Recording is lock-free
-/// and safe from any thread; reading while recording gives a consistent-enough view for progress.
+/// Latencies in nanoseconds, recorded into HdrHistogram from any thread without locks: 3 significant
+/// digits (any value is reported within 0.1 % of itself) from 1 ns to one hour; longer waits are
+/// recorded as one hour rather than lost.
 /// </summary>
 internal sealed class LatencyHistogram
 {
-    private const int SubBucketBits = 7;
-    private const int SubBucketCount = 1 << SubBucketBits;
-    private const int LinearLimit = SubBucketCount * 2;
-    private const int MaxShift = 40;
+    /// <summary>The longest latency told apart from the others.</summary>
+    public static readonly long HighestTrackable = (long)TimeSpan.FromHours(1).TotalNanoseconds;
 
-    /// <summary>Number of buckets; bucket i holds values between <see cref="LowestOf"/> and <see cref="HighestOf"/>.</summary>
-    public const int BucketCount = LinearLimit + MaxShift * SubBucketCount;
-
-    /// <summary>Values above this are recorded as this.</summary>
-    public const long HighestTrackable = ((long)LinearLimit << MaxShift) - 1;
+    private const int SignificantDigits = 3;
 
     private static readonly double NanosecondsPerTick = 1e9 / Stopwatch.Frequency;
 
-    private readonly long[] _counts = new long[BucketCount];
-    private long _count;
-    private long _sum;
-    private long _min = long.MaxValue;
-    private long _max;
-
-    public long Count => Volatile.Read(ref _count);
-
-    public long Max => Volatile.Read(ref _max);
-
-    public long Min => Count == 0 ? 0 : Volatile.Read(ref _min);
-
-    public double Mean => Count == 0 ? 0 : (double)Volatile.Read(ref _sum) / Count;
-
-    /// <summary>Converts a <see cref="Stopwatch"/> tick interval to nanoseconds.</summary>
-    public static long TicksToNanoseconds(long ticks) => (long)(ticks * NanosecondsPerTick);
-
-    public void RecordTicks(long ticks) => Record(TicksToNanoseconds(ticks));
-
-    public void Record(long nanoseconds)
+    public LatencyHistogram()
+        : this(new LongConcurrentHistogram(1, HighestTrackable, SignificantDigits))
     {
-        var value = Math.Clamp(nanoseconds, 0, HighestTrackable);
-        Interlocked.Increment(ref _counts[IndexOf(value)]);
-        Interlocked.Increment(ref _count);
-        Interlocked.Add(ref _sum, value);
-        UpdateMax(value);
-        UpdateMin(value);
     }
+
+    private LatencyHistogram(HistogramBase values) => Values = values;
+
+    /// <summary>The recorded values; HdrHistogram's own API reads them.</summary>
+    public HistogramBase Values { get; }
+
+    public long Count => Values.TotalCount;
+
+    public long Max => Values.GetMaxValue();
+
+    public double Mean => Count == 0 ? 0 : Values.GetMean();
+
+    /// <summary>Records a <see cref="Stopwatch"/> tick interval.</summary>
+    public void RecordTicks(long ticks) => Record((long)(ticks * NanosecondsPerTick));
+
+    public void Record(long nanoseconds) => Values.RecordValue(Math.Clamp(nanoseconds, 0, HighestTrackable));
 
     /// <summary>The value at or below which <paramref name="percentile"/> % of recorded values fall.</summary>
-    public long ValueAtPercentile(double percentile)
-    {
-        var count = Count;
-        if (count == 0)
-        {
-            return 0;
-        }
+    public long ValueAtPercentile(double percentile) => Count == 0 ? 0 : Values.GetValueAtPercentile(percentile);
 
-        var target = Math.Max(1, (long)Math.Ceiling(percentile / 100 * count));
-        long seen = 0;
-        for (var i = 0; i < BucketCount; i++)
-        {
-            seen += Volatile.Read(ref _counts[i]);
-            if (seen >= target)
-            {
-                // The bucket's highest value, as HdrHistogram reports it, but never past the true max.
-                return Math.Min(HighestOf(i), Max);
-            }
-        }
-
-        return Max;
-    }
-
-    /// <summary>A copy of the non-empty buckets, to print, merge or send to another process.</summary>
+    /// <summary>HdrHistogram's compressed encoding, to send to another process and merge there.</summary>
     public HistogramData ToData()
     {
-        var indexes = new List<int>();
-        var counts = new List<long>();
-        for (var i = 0; i < BucketCount; i++)
+        var snapshot = Values.Copy();
+        var buffer = ByteBuffer.Allocate(snapshot.GetNeededByteBufferCapacity());
+        var encoded = new byte[snapshot.EncodeIntoCompressedByteBuffer(buffer)];
+        buffer.Position = 0;
+        for (var i = 0; i < encoded.Length; i++)
         {
-            var c = Volatile.Read(ref _counts[i]);
-            if (c != 0)
-            {
-                indexes.Add(i);
-                counts.Add(c);
-            }
+            encoded[i] = buffer.Get();
         }
 
-        return new HistogramData
-        {
-            Indexes = [.. indexes],
-            Counts = [.. counts],
-            Count = Count,
-            Sum = Volatile.Read(ref _sum),
-            Min = Min,
-            Max = Max,
-        };
+        return new HistogramData { Count = snapshot.TotalCount, Encoded = encoded };
     }
 
-    /// <summary>Adds another histogram's buckets to this one.</summary>
+    /// <summary>Adds another process's values to this histogram.</summary>
     public void Add(HistogramData data)
     {
-        if (data.Count == 0)
+        if (data.Count > 0)
         {
-            return;
-        }
-
-        for (var i = 0; i < data.Indexes.Length; i++)
-        {
-            Interlocked.Add(ref _counts[data.Indexes[i]], data.Counts[i]);
-        }
-
-        Interlocked.Add(ref _count, data.Count);
-        Interlocked.Add(ref _sum, data.Sum);
-        UpdateMax(data.Max);
-        UpdateMin(data.Min);
-    }
-
-    internal static int IndexOf(long value)
-    {
-        if (value < LinearLimit)
-        {
-            return (int)value;
-        }
-
-        var magnitude = 63 - BitOperations.LeadingZeroCount((ulong)value);
-        var shift = magnitude - SubBucketBits;
-        var sub = (int)(value >> shift);
-        return LinearLimit + (shift - 1) * SubBucketCount + (sub - SubBucketCount);
-    }
-
-    internal static long LowestOf(int index)
-    {
-        if (index < LinearLimit)
-        {
-            return index;
-        }
-
-        var (shift, sub) = Decompose(index);
-        return (long)sub << shift;
-    }
-
-    internal static long HighestOf(int index)
-    {
-        if (index < LinearLimit)
-        {
-            return index;
-        }
-
-        var (shift, sub) = Decompose(index);
-        return ((long)(sub + 1) << shift) - 1;
-    }
-
-    private static (int Shift, int Sub) Decompose(int index)
-    {
-        var offset = index - LinearLimit;
-        return (offset / SubBucketCount + 1, offset % SubBucketCount + SubBucketCount);
-    }
-
-    private void UpdateMax(long value)
-    {
-        var current = Volatile.Read(ref _max);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref _max, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
-    }
-
-    private void UpdateMin(long value)
-    {
-        var current = Volatile.Read(ref _min);
-        while (value < current)
-        {
-            var seen = Interlocked.CompareExchange(ref _min, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
+            Values.Add(HistogramEncoding.DecodeFromCompressedByteBuffer(ByteBuffer.Allocate(data.Encoded), 0));
         }
     }
 }
