@@ -16,7 +16,6 @@ internal sealed class Admission : IDisposable
 {
     private readonly SwitchboardOptions _options;
     private readonly TokenBucketRateLimiter _accepts;
-    private readonly HashSet<IPAddress> _trustedProxies;
     private readonly HashSet<string> _allowedOrigins;
     private readonly ConcurrentDictionary<string, int> _perIp = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _perUser = new(StringComparer.Ordinal);
@@ -38,7 +37,6 @@ internal sealed class Admission : IDisposable
             AutoReplenishment = true,
             QueueLimit = 0,
         });
-        _trustedProxies = _options.TrustedProxies.Select(IPAddress.Parse).ToHashSet();
         _allowedOrigins = _options.AllowedOrigins.Select(NormalizeOrigin).ToHashSet(StringComparer.OrdinalIgnoreCase);
     }
 
@@ -72,37 +70,15 @@ internal sealed class Admission : IDisposable
     }
 
     /// <summary>
-    /// The client's address: the peer's, unless the peer is a trusted proxy, in which case the nearest
-    /// untrusted hop of <c>X-Forwarded-For</c> (read right to left, as each proxy appends).
+    /// The client's address. Behind proxies listed in <c>TrustedProxies</c>, the framework's
+    /// forwarded-headers middleware has already put the client's own address here (see
+    /// <c>ForwardedHeadersStartupFilter</c>); an IPv4 client reached over a dual-stack socket counts as
+    /// its IPv4 address.
     /// </summary>
-    public string ClientIp(HttpContext context)
+    public static string ClientIp(HttpContext context)
     {
         var peer = context.Connection.RemoteIpAddress ?? IPAddress.None;
-        if (peer.IsIPv4MappedToIPv6)
-        {
-            peer = peer.MapToIPv4();
-        }
-
-        if (!_trustedProxies.Contains(peer))
-        {
-            return peer.ToString();
-        }
-
-        var hops = context.Request.Headers["X-Forwarded-For"].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        for (var i = hops.Length - 1; i >= 0; i--)
-        {
-            if (!IPAddress.TryParse(hops[i], out var hop))
-            {
-                break;
-            }
-
-            if (!_trustedProxies.Contains(hop))
-            {
-                return hop.ToString();
-            }
-        }
-
-        return peer.ToString();
+        return (peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer).ToString();
     }
 
     /// <summary>Counts a connection from <paramref name="ip"/>; false (and nothing counted) over the limit.</summary>

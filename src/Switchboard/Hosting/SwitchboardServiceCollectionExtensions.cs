@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -63,6 +64,7 @@ public static class SwitchboardServiceCollectionExtensions
         services.AddHealthChecks()
             .AddCheck<BrokerHealthCheck>("switchboard-broker", tags: [HealthEndpoints.ReadyTag])
             .AddCheck<DrainHealthCheck>("switchboard-drain", tags: [HealthEndpoints.ReadyTag]);
+        services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, ForwardedHeadersStartupFilter>());
         services.AddHostedService<ConnectionDrainer>();
         services.AddHostedService<HistorySweeper>();
         services.AddHostedService<StartupWarnings>();

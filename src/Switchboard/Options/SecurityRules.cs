@@ -24,7 +24,7 @@ internal static class SecurityRules
         require(options.Auth.FirstMessageTimeoutSeconds is > 0 and <= 300, "Auth:FirstMessageTimeoutSeconds", "must be greater than 0 and at most 300");
         require(options.Api.Keys.TrueForAll(k => k.Length >= MinApiKeyLength), "Api:Keys", $"must each be at least {MinApiKeyLength} characters");
         require(options.AllowedOrigins.TrueForAll(IsOrigin), "AllowedOrigins", "must be origins such as https://app.example.com (http or https, a host, no path), or *");
-        require(options.TrustedProxies.TrueForAll(p => IPAddress.TryParse(p, out _)), "TrustedProxies", "must be IP addresses");
+        require(options.TrustedProxies.TrueForAll(p => IPAddress.TryParse(p, out _) || IPNetwork.TryParse(p, out _)), "TrustedProxies", "must be IP addresses or networks in CIDR notation (10.0.0.0/8)");
         for (var i = 0; i < options.Rooms.Rules.Count; i++)
         {
             var rule = options.Rooms.Rules[i];

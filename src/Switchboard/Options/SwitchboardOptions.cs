@@ -47,8 +47,10 @@ public sealed class SwitchboardOptions
     public bool AllowLocalhostOrigins { get; set; }
 
     /// <summary>
-    /// Addresses of reverse proxies whose <c>X-Forwarded-For</c> is believed when finding a client's IP
-    /// for the per-IP connection limit. From anyone else the header is ignored.
+    /// Addresses (<c>10.0.0.7</c>) or networks (<c>10.0.0.0/8</c>) of reverse proxies whose
+    /// <c>X-Forwarded-For</c> is believed. When set, the framework's forwarded-headers middleware runs
+    /// first in the pipeline with exactly these proxies, so the client's address is right for the per-IP
+    /// limit and for the app alike. From anyone else the header is ignored.
     /// </summary>
     public List<string> TrustedProxies { get; set; } = [];
 }

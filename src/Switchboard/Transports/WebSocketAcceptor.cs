@@ -32,7 +32,7 @@ internal sealed class WebSocketAcceptor(
             return;
         }
 
-        var ip = admission.ClientIp(context);
+        var ip = Admission.ClientIp(context);
         if (!admission.TryCountIp(ip))
         {
             await RespondAsync(context, StatusCodes.Status429TooManyRequests, "too many connections from this address").ConfigureAwait(false);

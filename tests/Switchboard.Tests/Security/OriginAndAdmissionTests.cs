@@ -173,6 +173,23 @@ public sealed class OriginAndAdmissionTests
     }
 
     [Fact]
+    public async Task ATrustedProxyNetworkCountsEachForwardedClientSeparately()
+    {
+        await using var server = await TestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Switchboard:Limits:MaxConnectionsPerIp"] = "1",
+            ["Switchboard:TrustedProxies:0"] = "127.0.0.0/8",
+        });
+
+        await using var a = await ConnectForwardedAsync(server, "203.0.113.1");
+        await using var b = await ConnectForwardedAsync(server, "203.0.113.2");
+        var secondA = await UpgradeProbe.SendAsync(server.BaseUri, "/ws", new Dictionary<string, string> { ["X-Forwarded-For"] = "203.0.113.1" });
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, secondA.Status);
+        Assert.Equal(2, server.Registry.Count);
+    }
+
+    [Fact]
     public async Task ForwardedForFromAnUntrustedPeerIsIgnored()
     {
         await using var server = await TestServer.StartAsync(new Dictionary<string, string?>
