@@ -1,7 +1,10 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Switchboard.Brokers;
 using Switchboard.Connections;
@@ -20,7 +23,12 @@ internal static class ApiEndpoints
 {
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        var api = endpoints.MapGroup("/api").AddEndpointFilter<ApiKeyFilter>().AddEndpointFilter(BrokerUnavailableAs503);
+        // The framework bounds every body: a publication or a message may be up to MaxMessageBytes.
+        var maxBody = endpoints.ServiceProvider.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Limits.MaxMessageBytes;
+        var api = endpoints.MapGroup("/api")
+            .WithMetadata(new RequestSizeLimitAttribute(maxBody))
+            .AddEndpointFilter<ApiKeyFilter>()
+            .AddEndpointFilter(BrokerUnavailableAs503);
         api.MapPost("/publish", PublishAsync);
         api.MapPost("/send", SendAsync);
         api.MapGet("/rooms", ListRooms);
@@ -40,9 +48,9 @@ internal static class ApiEndpoints
         }
     }
 
-    private static async Task<IResult> PublishAsync(HttpContext context, SwitchboardHub hub, IOptions<SwitchboardOptions> options)
+    private static async Task<IResult> PublishAsync(HttpContext context, SwitchboardHub hub)
     {
-        var (body, error) = await ReadBodyAsync(context, options.Value.Limits.MaxMessageBytes).ConfigureAwait(false);
+        var (body, error) = await ReadBodyAsync(context).ConfigureAwait(false);
         if (error is not null)
         {
             return error;
@@ -65,9 +73,9 @@ internal static class ApiEndpoints
         }
     }
 
-    private static async Task<IResult> SendAsync(HttpContext context, SwitchboardHub hub, IOptions<SwitchboardOptions> options)
+    private static async Task<IResult> SendAsync(HttpContext context, SwitchboardHub hub)
     {
-        var (body, error) = await ReadBodyAsync(context, options.Value.Limits.MaxMessageBytes).ConfigureAwait(false);
+        var (body, error) = await ReadBodyAsync(context).ConfigureAwait(false);
         if (error is not null)
         {
             return error;
@@ -135,29 +143,16 @@ internal static class ApiEndpoints
         return Results.Bytes(json, "application/json");
     }
 
-    private static async Task<(JsonDocument? Body, IResult? Error)> ReadBodyAsync(HttpContext context, int maxBytes)
+    /// <summary>
+    /// Parses the body as one JSON object. Its size is bounded by the server itself (the group's
+    /// <see cref="RequestSizeLimitAttribute"/>): Kestrel refuses a declared length over the limit on the
+    /// first read and stops a chunked body as it crosses it, so no more than the limit is ever buffered.
+    /// </summary>
+    private static async Task<(JsonDocument? Body, IResult? Error)> ReadBodyAsync(HttpContext context)
     {
-        if (context.Request.ContentLength > maxBytes)
-        {
-            return (null, Error(ErrorCodes.BadRequest, $"body exceeds {maxBytes} bytes", StatusCodes.Status413PayloadTooLarge));
-        }
-
         try
         {
-            using var limited = new MemoryStream();
-            var buffer = new byte[8192];
-            int read;
-            while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false)) > 0)
-            {
-                if (limited.Length + read > maxBytes)
-                {
-                    return (null, Error(ErrorCodes.BadRequest, $"body exceeds {maxBytes} bytes", StatusCodes.Status413PayloadTooLarge));
-                }
-
-                limited.Write(buffer, 0, read);
-            }
-
-            var document = JsonDocument.Parse(limited.GetBuffer().AsMemory(0, (int)limited.Length));
+            var document = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 document.Dispose();
@@ -165,6 +160,11 @@ internal static class ApiEndpoints
             }
 
             return (document, null);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            var limit = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+            return (null, Error(ErrorCodes.BadRequest, $"body exceeds {limit} bytes", StatusCodes.Status413PayloadTooLarge));
         }
         catch (JsonException ex)
         {
