@@ -49,6 +49,8 @@ start_server() {
   Switchboard__Limits__PublishBurst=1000000 \
   Switchboard__Limits__CommandsPerSecond=1000000 \
   Switchboard__Limits__CommandBurst=1000000 \
+  Switchboard__Limits__AcceptsPerSecondPerIp=1000000 \
+  Switchboard__Limits__AcceptBurstPerIp=1000000 \
   Logging__LogLevel__Default=Warning \
     taskset -c "$server_core" dotnet "$server_dll" --urls "http://127.0.0.1:$port" --environment Development &
   server_pid=$!

@@ -37,6 +37,8 @@ internal sealed class BenchNode : IAsyncDisposable
             ["Switchboard:Limits:PublishBurst"] = "1000000",
             ["Switchboard:Limits:CommandsPerSecond"] = "1000000",
             ["Switchboard:Limits:CommandBurst"] = "1000000",
+            ["Switchboard:Limits:AcceptsPerSecondPerIp"] = "1000000",
+            ["Switchboard:Limits:AcceptBurstPerIp"] = "1000000",
             ["Switchboard:Shutdown:DrainSeconds"] = "1",
         });
         builder.Services.AddSwitchboard().AddSwitchboardRedis().AddSwitchboardKestrelLimits();

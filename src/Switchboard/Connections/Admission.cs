@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -10,33 +11,29 @@ namespace Switchboard.Connections;
 
 /// <summary>
 /// The checks a WebSocket upgrade passes before any per-connection state is built: origin
-/// allow-list, the node's accept rate, connections per client IP, and later connections per user.
+/// allow-list, the client address's own accept rate and connection count, then the node's accept
+/// rate (so that one address refused for itself spends nothing of everyone's), and later connections
+/// per user or, for anonymous users, per address.
 /// </summary>
 internal sealed class Admission : IDisposable
 {
     private readonly SwitchboardOptions _options;
     private readonly TokenBucketRateLimiter _accepts;
+    private readonly PartitionedRateLimiter<string> _acceptsPerAddress;
     private readonly HashSet<string> _allowedOrigins;
     private readonly ConcurrentDictionary<string, int> _perIp = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _perUser = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _anonymousPerIp = new(StringComparer.Ordinal);
 
     public Admission(IOptions<SwitchboardOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
-        var rate = _options.Limits.AcceptsPerSecond;
-        // Refilled in small steps (about ten a second, one token each below 10/s), so one second's burst
-        // allowance comes back evenly rather than all at once; the step length keeps the rate exact.
-        var tokens = Math.Max(1, rate / 10);
-        var period = TimeSpan.FromSeconds((double)tokens / rate);
-        _accepts = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = rate,
-            TokensPerPeriod = tokens,
-            ReplenishmentPeriod = period,
-            AutoReplenishment = true,
-            QueueLimit = 0,
-        });
+        var limits = _options.Limits;
+        _accepts = new TokenBucketRateLimiter(Bucket(limits.AcceptsPerSecond, limits.AcceptsPerSecond));
+        // One bucket per address, created on its first upgrade; the framework drops buckets left idle.
+        _acceptsPerAddress = PartitionedRateLimiter.Create<string, string>(address =>
+            RateLimitPartition.GetTokenBucketLimiter(address, _ => Bucket(limits.AcceptsPerSecondPerIp, limits.AcceptBurstPerIp)));
         _allowedOrigins = _options.AllowedOrigins.Select(NormalizeOrigin).ToHashSet(StringComparer.OrdinalIgnoreCase);
     }
 
@@ -69,16 +66,31 @@ internal sealed class Admission : IDisposable
         return lease.IsAcquired;
     }
 
+    /// <summary>Takes one token from the accept-rate bucket of <paramref name="address"/>.</summary>
+    public bool TryAcceptFrom(string address)
+    {
+        using var lease = _acceptsPerAddress.AttemptAcquire(address);
+        return lease.IsAcquired;
+    }
+
     /// <summary>
-    /// The client's address. Behind proxies listed in <c>TrustedProxies</c>, the framework's
-    /// forwarded-headers middleware has already put the client's own address here (see
-    /// <c>ForwardedHeadersStartupFilter</c>); an IPv4 client reached over a dual-stack socket counts as
-    /// its IPv4 address.
+    /// The client's address as the limits count it. Behind proxies listed in <c>TrustedProxies</c>, the
+    /// framework's forwarded-headers middleware has already put the client's own address here (see
+    /// <c>ForwardedHeadersStartupFilter</c>). An IPv4 client reached over a dual-stack socket counts as
+    /// its IPv4 address; an IPv6 client counts as its /64, the block one subscriber is given, so
+    /// hopping between the addresses of one's own block gains nothing.
     /// </summary>
-    public static string ClientIp(HttpContext context)
+    public static string ClientAddress(HttpContext context)
     {
         var peer = context.Connection.RemoteIpAddress ?? IPAddress.None;
-        return (peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer).ToString();
+        if (peer.IsIPv4MappedToIPv6)
+        {
+            return peer.MapToIPv4().ToString();
+        }
+
+        return peer.AddressFamily == AddressFamily.InterNetworkV6 && !IPAddress.IsLoopback(peer)
+            ? new IPNetwork(peer, 64).BaseAddress.ToString() + "/64"
+            : peer.ToString();
     }
 
     /// <summary>Counts a connection from <paramref name="ip"/>; false (and nothing counted) over the limit.</summary>
@@ -103,6 +115,12 @@ internal sealed class Admission : IDisposable
         return true;
     }
 
+    /// <summary>Counts an anonymous connection from <paramref name="ip"/>; false (and nothing counted) over the limit.</summary>
+    public bool TryCountAnonymous(string ip) => TryCount(_anonymousPerIp, ip, _options.Limits.MaxAnonymousConnectionsPerIp);
+
+    /// <summary>Releases what <see cref="TryCountAnonymous"/> counted.</summary>
+    public void ReleaseAnonymous(string ip) => Release(_anonymousPerIp, ip);
+
     /// <summary>Releases whatever was counted for <paramref name="connection"/>.</summary>
     public void Release(Connection connection)
     {
@@ -113,7 +131,29 @@ internal sealed class Admission : IDisposable
         }
     }
 
-    public void Dispose() => _accepts.Dispose();
+    public void Dispose()
+    {
+        _accepts.Dispose();
+        _acceptsPerAddress.Dispose();
+    }
+
+    /// <summary>
+    /// A token bucket of <paramref name="burst"/> tokens refilled at <paramref name="perSecond"/>, in
+    /// small steps (about ten a second, at least one token each), so a second's allowance comes back
+    /// evenly rather than all at once; the step length keeps the rate exact.
+    /// </summary>
+    private static TokenBucketRateLimiterOptions Bucket(double perSecond, int burst)
+    {
+        var tokens = Math.Max(1, (int)(perSecond / 10));
+        return new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = burst,
+            TokensPerPeriod = tokens,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(tokens / perSecond),
+            AutoReplenishment = true,
+            QueueLimit = 0,
+        };
+    }
 
     private static bool TryCount(ConcurrentDictionary<string, int> counts, string key, int limit)
     {

@@ -43,11 +43,27 @@ public sealed class LimitsOptions
     /// <summary>Most simultaneous connections of one user; one more is closed with 4504.</summary>
     public int MaxConnectionsPerUser { get; set; } = 100;
 
-    /// <summary>Most simultaneous connections from one client IP; one more gets HTTP 429.</summary>
+    /// <summary>Most simultaneous connections from one client address (an IPv6 client's /64); one more gets HTTP 429.</summary>
     public int MaxConnectionsPerIp { get; set; } = 10_000;
 
     /// <summary>New WebSocket connections accepted per second by this node (token bucket, burst equal to the rate); beyond, HTTP 503.</summary>
     public int AcceptsPerSecond { get; set; } = 20_000;
+
+    /// <summary>
+    /// New WebSocket connections accepted per second from one client address (an IPv6 client's /64);
+    /// beyond, HTTP 429. Checked before the node-wide <see cref="AcceptsPerSecond"/>, so one address
+    /// cannot spend everyone's accepts.
+    /// </summary>
+    public double AcceptsPerSecondPerIp { get; set; } = 1_000;
+
+    /// <summary>How many upgrades one address may make at once before <see cref="AcceptsPerSecondPerIp"/> applies.</summary>
+    public int AcceptBurstPerIp { get; set; } = 1_000;
+
+    /// <summary>
+    /// Most simultaneous anonymous connections (<c>Auth:AllowAnonymous</c>) from one client address; one
+    /// more gets HTTP 429. Anonymous users have no per-user limit, so this is theirs.
+    /// </summary>
+    public int MaxAnonymousConnectionsPerIp { get; set; } = 100;
 
     /// <summary>
     /// Rooms with more members than this on a node send no <c>joined</c>/<c>left</c> events: in a room of

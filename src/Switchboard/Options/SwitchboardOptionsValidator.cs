@@ -38,6 +38,9 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
         Require(limits.MaxConnectionsPerIp >= 1, "Limits:MaxConnectionsPerIp", "must be at least 1");
         Require(limits.MaxMembersForPresenceEvents >= 0, "Limits:MaxMembersForPresenceEvents", "must be at least 0");
         Require(limits.AcceptsPerSecond >= 1, "Limits:AcceptsPerSecond", "must be at least 1");
+        Require(limits.AcceptsPerSecondPerIp > 0, "Limits:AcceptsPerSecondPerIp", "must be greater than 0");
+        Require(limits.AcceptBurstPerIp >= 1, "Limits:AcceptBurstPerIp", "must be at least 1");
+        Require(limits.MaxAnonymousConnectionsPerIp >= 1, "Limits:MaxAnonymousConnectionsPerIp", "must be at least 1");
         Require(limits.HandshakeTimeoutSeconds is > 0 and <= 300, "Limits:HandshakeTimeoutSeconds", "must be greater than 0 and at most 300");
         SecurityRules.Validate(options, Require);
 

@@ -32,20 +32,47 @@ internal sealed class WebSocketAcceptor(
             return;
         }
 
-        var ip = Admission.ClientIp(context);
-        if (!admission.TryCountIp(ip))
+        // The address's own limits come before the node's: an upgrade refused for its address must not
+        // spend a token of the node-wide bucket that every other client shares.
+        var address = Admission.ClientAddress(context);
+        if (!admission.TryAcceptFrom(address))
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await RespondAsync(context, StatusCodes.Status429TooManyRequests, "too many new connections from this address, retry shortly").ConfigureAwait(false);
+            return;
+        }
+
+        if (!admission.TryCountIp(address))
         {
             await RespondAsync(context, StatusCodes.Status429TooManyRequests, "too many connections from this address").ConfigureAwait(false);
             return;
         }
 
+        var anonymousCounted = false;
         try
         {
+            if (!admission.TryAcceptNow())
+            {
+                context.Response.Headers.RetryAfter = "1";
+                await RespondAsync(context, StatusCodes.Status503ServiceUnavailable, "too many new connections, retry shortly").ConfigureAwait(false);
+                return;
+            }
+
             var session = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
             var identity = await identifier.IdentifyAsync(context, session).ConfigureAwait(false);
             if (identity.Deferred && !behavior.AcceptsDeferredAuth)
             {
                 identity = IdentityResult.Refuse(CloseCodes.Unauthorized, "a token is required on this endpoint");
+            }
+
+            if (identity.Identity is { IsAnonymous: true })
+            {
+                anonymousCounted = admission.TryCountAnonymous(address);
+                if (!anonymousCounted)
+                {
+                    await RespondAsync(context, StatusCodes.Status429TooManyRequests, "too many anonymous connections from this address").ConfigureAwait(false);
+                    return;
+                }
             }
 
             var (socket, stream) = await AcceptAsync(context).ConfigureAwait(false);
@@ -61,7 +88,11 @@ internal sealed class WebSocketAcceptor(
         }
         finally
         {
-            admission.ReleaseIp(ip);
+            admission.ReleaseIp(address);
+            if (anonymousCounted)
+            {
+                admission.ReleaseAnonymous(address);
+            }
         }
     }
 
@@ -84,13 +115,6 @@ internal sealed class WebSocketAcceptor(
         {
             Log.OriginRefused(logger, context.Request.Headers.Origin.ToString());
             await RespondAsync(context, StatusCodes.Status403Forbidden, "origin not allowed").ConfigureAwait(false);
-            return true;
-        }
-
-        if (!admission.TryAcceptNow())
-        {
-            context.Response.Headers.RetryAfter = "1";
-            await RespondAsync(context, StatusCodes.Status503ServiceUnavailable, "too many new connections, retry shortly").ConfigureAwait(false);
             return true;
         }
 

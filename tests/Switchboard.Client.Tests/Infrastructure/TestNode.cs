@@ -50,6 +50,8 @@ public sealed class TestNode : IAsyncDisposable
             ["Switchboard:Limits:PublishBurst"] = "1000000",
             ["Switchboard:Limits:CommandsPerSecond"] = "1000000",
             ["Switchboard:Limits:CommandBurst"] = "1000000",
+            ["Switchboard:Limits:AcceptsPerSecondPerIp"] = "1000000",
+            ["Switchboard:Limits:AcceptBurstPerIp"] = "1000000",
             ["Switchboard:Shutdown:DrainSeconds"] = "2",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())

@@ -64,6 +64,8 @@ public sealed class TestServer : IAsyncDisposable
             ["Switchboard:Limits:PublishBurst"] = "1000000",
             ["Switchboard:Limits:CommandsPerSecond"] = "1000000",
             ["Switchboard:Limits:CommandBurst"] = "1000000",
+            ["Switchboard:Limits:AcceptsPerSecondPerIp"] = "1000000",
+            ["Switchboard:Limits:AcceptBurstPerIp"] = "1000000",
             ["Switchboard:Shutdown:DrainSeconds"] = "3",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())

@@ -35,6 +35,9 @@ public sealed class SecurityOptionsValidationTests
         { "Switchboard:Limits:MaxConnectionsPerUser", "0", "Switchboard:Limits:MaxConnectionsPerUser" },
         { "Switchboard:Limits:MaxConnectionsPerIp", "0", "Switchboard:Limits:MaxConnectionsPerIp" },
         { "Switchboard:Limits:AcceptsPerSecond", "0", "Switchboard:Limits:AcceptsPerSecond" },
+        { "Switchboard:Limits:AcceptsPerSecondPerIp", "0", "Switchboard:Limits:AcceptsPerSecondPerIp" },
+        { "Switchboard:Limits:AcceptBurstPerIp", "0", "Switchboard:Limits:AcceptBurstPerIp" },
+        { "Switchboard:Limits:MaxAnonymousConnectionsPerIp", "0", "Switchboard:Limits:MaxAnonymousConnectionsPerIp" },
         { "Switchboard:Limits:HandshakeTimeoutSeconds", "0", "Switchboard:Limits:HandshakeTimeoutSeconds" },
     };
 

@@ -41,6 +41,9 @@ public sealed class ShippedSecurityDefaultsTests
         Assert.Equal(defaults.Limits.MaxConnectionsPerUser, shipped.Limits.MaxConnectionsPerUser);
         Assert.Equal(defaults.Limits.MaxConnectionsPerIp, shipped.Limits.MaxConnectionsPerIp);
         Assert.Equal(defaults.Limits.AcceptsPerSecond, shipped.Limits.AcceptsPerSecond);
+        Assert.Equal(defaults.Limits.AcceptsPerSecondPerIp, shipped.Limits.AcceptsPerSecondPerIp);
+        Assert.Equal(defaults.Limits.AcceptBurstPerIp, shipped.Limits.AcceptBurstPerIp);
+        Assert.Equal(defaults.Limits.MaxAnonymousConnectionsPerIp, shipped.Limits.MaxAnonymousConnectionsPerIp);
         Assert.Equal(defaults.Limits.HandshakeTimeoutSeconds, shipped.Limits.HandshakeTimeoutSeconds);
     }
 
