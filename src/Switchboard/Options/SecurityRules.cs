@@ -12,13 +12,17 @@ internal static class SecurityRules
     /// <summary>API keys shorter than this are guessable.</summary>
     public const int MinApiKeyLength = 16;
 
+    /// <summary>Below this an RSA key can be factored by a determined attacker (NIST SP 800-57 retired 1024 bits in 2013).</summary>
+    public const int MinRsaKeyBits = 2048;
+
     public static void Validate(SwitchboardOptions options, Action<bool, string, string> require)
     {
         var jwt = options.Auth.Jwt;
         require(string.IsNullOrEmpty(jwt.Secret) || string.IsNullOrEmpty(jwt.PublicKeyFile), "Auth:Jwt:Secret", "and Auth:Jwt:PublicKeyFile cannot both be set (one algorithm family per node prevents HS/RS confusion)");
         require(string.IsNullOrEmpty(jwt.Secret) || Encoding.UTF8.GetByteCount(jwt.Secret) >= MinSecretBytes, "Auth:Jwt:Secret", $"must be at least {MinSecretBytes} bytes");
         require(string.IsNullOrEmpty(jwt.PublicKeyFile) || File.Exists(jwt.PublicKeyFile), "Auth:Jwt:PublicKeyFile", $"names no readable file ('{jwt.PublicKeyFile}')");
-        require(string.IsNullOrEmpty(jwt.PublicKeyFile) || !File.Exists(jwt.PublicKeyFile) || HoldsPublicKey(jwt.PublicKeyFile), "Auth:Jwt:PublicKeyFile", $"holds no PEM RSA or EC P-256 public key ('{jwt.PublicKeyFile}')");
+        var keyProblem = string.IsNullOrEmpty(jwt.PublicKeyFile) || !File.Exists(jwt.PublicKeyFile) ? null : PublicKeyProblem(jwt.PublicKeyFile);
+        require(keyProblem is null, "Auth:Jwt:PublicKeyFile", $"{keyProblem} ('{jwt.PublicKeyFile}')");
         require(jwt.ClockSkewSeconds is >= 0 and <= 600, "Auth:Jwt:ClockSkewSeconds", "must be between 0 and 600");
         require(!string.IsNullOrWhiteSpace(jwt.RoomsClaim), "Auth:Jwt:RoomsClaim", "must not be empty");
         require(options.Auth.FirstMessageTimeoutSeconds is > 0 and <= 300, "Auth:FirstMessageTimeoutSeconds", "must be greater than 0 and at most 300");
@@ -39,12 +43,27 @@ internal static class SecurityRules
         origin == "*" || (Uri.TryCreate(origin, UriKind.Absolute, out var uri)
             && uri.Scheme is "http" or "https" && uri.Host.Length > 0 && uri.AbsolutePath == "/" && !origin.TrimEnd('/').EndsWith(':'));
 
-    private static bool HoldsPublicKey(string path)
+    /// <summary>What makes the key file unusable or too weak to verify tokens with; null when it is fine.</summary>
+    private static string? PublicKeyProblem(string path)
     {
         var pem = File.ReadAllText(path);
         using var ec = System.Security.Cryptography.ECDsa.Create();
+        if (TryImport(() => ec.ImportFromPem(pem)))
+        {
+            // ES256 is the one EC algorithm accepted, and it is defined on P-256 alone.
+            var curve = ec.ExportParameters(includePrivateParameters: false).Curve;
+            return curve.Oid.Value == System.Security.Cryptography.ECCurve.NamedCurves.nistP256.Oid.Value
+                ? null
+                : $"holds an EC key on curve {curve.Oid.FriendlyName ?? curve.Oid.Value}, but ES256 needs P-256";
+        }
+
         using var rsa = System.Security.Cryptography.RSA.Create();
-        return TryImport(() => ec.ImportFromPem(pem)) || TryImport(() => rsa.ImportFromPem(pem));
+        if (TryImport(() => rsa.ImportFromPem(pem)))
+        {
+            return rsa.KeySize >= MinRsaKeyBits ? null : $"holds a {rsa.KeySize}-bit RSA key: at least {MinRsaKeyBits} bits are required";
+        }
+
+        return "holds no PEM RSA or EC P-256 public key";
     }
 
     private static bool TryImport(Action import)

@@ -84,6 +84,32 @@ public sealed class SecurityOptionsValidationTests
         }
     }
 
+    [Theory]
+    [InlineData("rsa1024", "1024-bit RSA key")]
+    [InlineData("p384", "ES256 needs P-256")]
+    public async Task AWeakOrUnusablePublicKeyFailsStartUpSayingWhy(string kind, string reason)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"switchboard-test-{Guid.NewGuid():N}.pem");
+        using (System.Security.Cryptography.AsymmetricAlgorithm key = kind == "rsa1024"
+            ? System.Security.Cryptography.RSA.Create(1024)
+            : System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP384))
+        {
+            await File.WriteAllTextAsync(path, key.ExportSubjectPublicKeyInfoPem());
+        }
+
+        try
+        {
+            var failure = await StartupFailureAsync(new Dictionary<string, string?> { ["Switchboard:Auth:Jwt:PublicKeyFile"] = path });
+
+            Assert.Contains("Switchboard:Auth:Jwt:PublicKeyFile", failure.Message, StringComparison.Ordinal);
+            Assert.Contains(reason, failure.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public async Task TheSmallestValidValuesStartTheServer()
     {
