@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Diagnostics;
 using System.Text;
 using Switchboard.Brokers;
 using Switchboard.Connections;
@@ -10,7 +11,10 @@ namespace Switchboard.Redis;
 /// line, a newline, then the body bytes untouched (Redis strings are binary-safe, so binary payloads
 /// need no base64):
 /// <list type="bullet">
-/// <item>publication (room channel and stream field <c>p</c>): <c>OFFSET EPOCH TIME_MS t|b FROM</c>, FROM empty for the HTTP API; written by the publish script.</item>
+/// <item>publication (room channel and stream field <c>p</c>): <c>OFFSET EPOCH TIME_MS t|b FROM</c>, FROM empty for the HTTP API; written by the publish script.
+/// A traced publication says <c>tc|bc</c> instead and has a second line before the body, its publish span's W3C trace
+/// context: <c>TRACEPARENT</c>, or <c>TRACEPARENT TRACESTATE</c>. Publications without it (every one before this
+/// format, and every one published while nobody traced) read as before.</item>
 /// <item>presence event (room channel): <c>P NODE t|b</c>, body the encoded <c>joined</c>/<c>left</c> frame.</item>
 /// <item>direct message (user channel): <c>D NODE t|b</c>, body the encoded <c>direct</c> frame.</item>
 /// </list>
@@ -44,8 +48,20 @@ internal static class ChannelMessages
         return true;
     }
 
-    /// <summary>Decodes a publication of <paramref name="room"/>; false when the message is malformed.</summary>
-    public static bool TryParsePublication(string room, byte[] message, out Publication? publication, out string epoch)
+    /// <summary>
+    /// The trace context line of a publication published in <paramref name="publish"/>: its
+    /// <c>traceparent</c> (the span's W3C id, already a string), a space and its <c>tracestate</c> if it
+    /// has one, and the newline. Neither can hold a newline (W3C allows printable ASCII only).
+    /// </summary>
+    public static string TraceLine(Activity publish) =>
+        string.IsNullOrEmpty(publish.TraceStateString) ? publish.Id + "\n" : publish.Id + " " + publish.TraceStateString + "\n";
+
+    /// <summary>
+    /// Decodes a publication of <paramref name="room"/>; false when the message is malformed. The trace
+    /// context is decoded only <paramref name="withTrace"/> (for a delivery; a history read skips it).
+    /// A trace context that does not parse is dropped: the publication is delivered all the same.
+    /// </summary>
+    public static bool TryParsePublication(string room, byte[] message, out Publication? publication, out string epoch, bool withTrace = true)
     {
         publication = null;
         epoch = string.Empty;
@@ -75,16 +91,45 @@ internal static class ChannelMessages
         var header = rest;
         if (!Utf8Parser.TryParse(header[parts[0]], out ulong offset, out var used0) || used0 != header[parts[0]].Length
             || !Utf8Parser.TryParse(header[parts[2]], out long milliseconds, out var used2) || used2 != header[parts[2]].Length
-            || header[parts[3]] is not [(byte)'t' or (byte)'b'])
+            || header[parts[3]] is not ([(byte)'t' or (byte)'b'] or [(byte)'t' or (byte)'b', (byte)'c']))
         {
             return false;
+        }
+
+        var body = newline + 1;
+        var trace = default(ActivityContext);
+        if (header[parts[3]].Length == 2)
+        {
+            var end = Array.IndexOf(message, (byte)'\n', body);
+            if (end < 0)
+            {
+                return false;
+            }
+
+            if (withTrace)
+            {
+                trace = ParseTraceLine(message.AsSpan(body, end - body));
+            }
+
+            body = end + 1;
         }
 
         epoch = Encoding.ASCII.GetString(header[parts[1]]);
         var from = header[parts[4]].IsEmpty ? null : Encoding.UTF8.GetString(header[parts[4]]);
         var isBinary = header[parts[3]][0] == (byte)'b';
-        publication = new Publication(room, offset, from, message.AsMemory(newline + 1), isBinary, DateTimeOffset.FromUnixTimeMilliseconds(milliseconds));
+        publication = new Publication(room, offset, from, message.AsMemory(body), isBinary, DateTimeOffset.FromUnixTimeMilliseconds(milliseconds))
+        {
+            TraceContext = trace,
+        };
         return true;
+    }
+
+    private static ActivityContext ParseTraceLine(ReadOnlySpan<byte> line)
+    {
+        var space = line.IndexOf((byte)' ');
+        var traceParent = Encoding.ASCII.GetString(space < 0 ? line : line[..space]);
+        var traceState = space < 0 ? null : Encoding.ASCII.GetString(line[(space + 1)..]);
+        return ActivityContext.TryParse(traceParent, traceState, isRemote: true, out var context) ? context : default;
     }
 
     /// <summary>Encodes a presence event or a direct message sent by <paramref name="node"/>.</summary>

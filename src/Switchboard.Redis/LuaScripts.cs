@@ -8,7 +8,8 @@ namespace Switchboard.Redis;
 /// <remarks>
 /// The wire format of a publication, in the stream (field <c>p</c>) and on the room channel alike, is
 /// one ASCII header line <c>OFFSET EPOCH TIME_MS t|b FROM</c> (FROM empty for the HTTP API), a
-/// newline, then the payload bytes untouched. See <see cref="ChannelMessages"/>.
+/// newline, then the payload bytes untouched; a traced publication has <c>tc|bc</c> and one more line,
+/// its trace context, before the payload. See <see cref="ChannelMessages"/>.
 /// </remarks>
 internal static class LuaScripts
 {
@@ -37,13 +38,14 @@ internal static class LuaScripts
     /// Takes the room's next offset, appends the publication to the stream (bounded by count, and by
     /// age from its oldest end) and publishes it on the room channel, all at once.
     /// KEYS: meta, stream. ARGV: channel, candidate epoch, history size, history TTL ms, key TTL ms,
-    /// t|b, from, payload. Returns {offset, epoch, time ms}.
+    /// t|b (tc|bc with a trace context), from, payload, and only with a trace context its line
+    /// (<c>TRACEPARENT[ TRACESTATE]</c> and a newline). Returns {offset, epoch, time ms}.
     /// </summary>
     public const string Publish = Prelude + """
         local size = tonumber(ARGV[3])
         local epoch = ensure_epoch(KEYS[1], KEYS[2], ARGV[2], size, ARGV[5])
         local top = redis.call('HINCRBY', KEYS[1], 'top', 1)
-        local message = string.format('%d %s %d %s %s\n', top, epoch, now, ARGV[6], ARGV[7]) .. ARGV[8]
+        local message = string.format('%d %s %d %s %s\n', top, epoch, now, ARGV[6], ARGV[7]) .. (ARGV[9] or '') .. ARGV[8]
         if size > 0 then
           redis.call('XADD', KEYS[2], 'MAXLEN', size, string.format('%d-0', top), 't', now, 'p', message)
           -- Age trimming from the oldest end; usually one XRANGE of one entry. Readers also skip

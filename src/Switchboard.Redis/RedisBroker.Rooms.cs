@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using StackExchange.Redis;
 using Switchboard.Brokers;
 using Switchboard.Protocol;
+using Switchboard.Telemetry;
 
 namespace Switchboard.Redis;
 
@@ -19,16 +20,29 @@ public sealed partial class RedisBroker
         var data = MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
             ? segment.Array
             : payload.ToArray();
-        var result = (RedisResult[])(await EvalAsync(LuaScripts.Publish, [Keys.Meta(room), Keys.Stream(room)],
-        [
-            Keys.RoomChannelName(room), NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds,
-            isBinary ? "b" : "t", from ?? string.Empty, data,
-        ], cancellationToken).ConfigureAwait(false))!;
+        // The publish span's context travels with the publication, so that every node's delivery
+        // continues its trace. Nothing is added when nobody traces (no span, no argument).
+        var trace = SwitchboardTracing.CurrentPublish;
+        RedisValue[] arguments = trace is null
+            ?
+            [
+                Keys.RoomChannelName(room), NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds,
+                isBinary ? "b" : "t", from ?? string.Empty, data,
+            ]
+            :
+            [
+                Keys.RoomChannelName(room), NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds,
+                isBinary ? "bc" : "tc", from ?? string.Empty, data, ChannelMessages.TraceLine(trace),
+            ];
+        var result = (RedisResult[])(await EvalAsync(LuaScripts.Publish, [Keys.Meta(room), Keys.Stream(room)], arguments, cancellationToken).ConfigureAwait(false))!;
         var offset = (ulong)(long)result[0];
         var epoch = (string)result[1]!;
         if (_rooms.TryGetValue(room, out var feed))
         {
-            var publication = new Publication(room, offset, from, payload, isBinary, DateTimeOffset.FromUnixTimeMilliseconds((long)result[2]));
+            var publication = new Publication(room, offset, from, payload, isBinary, DateTimeOffset.FromUnixTimeMilliseconds((long)result[2]))
+            {
+                TraceContext = trace?.Context ?? default,
+            };
             feed.Offer(publication, epoch);
             // Normally done already; after a gap it waits for the earlier offsets to arrive or be read.
             // The position is valid either way, so a late delivery does not fail the publish.
@@ -58,7 +72,8 @@ public sealed partial class RedisBroker
         var (mode, offset, epoch) = since is { } position ? ("since", position.Offset, position.Epoch) : ("latest", 0UL, string.Empty);
         var result = (RedisResult[])(await EvalAsync(LuaScripts.Read, [Keys.Meta(room), Keys.Stream(room)],
             [NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds, mode, limit, (long)offset, epoch], cancellationToken).ConfigureAwait(false))!;
-        var read = ToFeedRead(room, result, out var used);
+        // Replies and history carry no trace: the context is decoded for deliveries only.
+        var read = ToFeedRead(room, result, withTrace: false, out var used);
         var top = new StreamPosition(read.Top, read.Epoch);
         if (since is null)
         {
@@ -124,7 +139,8 @@ public sealed partial class RedisBroker
         var (mode, offset) = after is { } value ? ("after", value) : ("top", 0UL);
         var result = (RedisResult[])(await EvalAsync(LuaScripts.Read, [Keys.Meta(room), Keys.Stream(room)],
             [NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds, mode, _history.Size, (long)offset, string.Empty], Stopping).ConfigureAwait(false))!;
-        return ToFeedRead(room, result, out _);
+        // A gap filled from the stream is delivered in the trace of its publish, as if pub/sub had brought it.
+        return ToFeedRead(room, result, withTrace: true, out _);
     }
 
     /// <summary>A message on a room channel: a publication for the feed, or another node's presence event.</summary>
@@ -215,7 +231,7 @@ public sealed partial class RedisBroker
         feed.SetBaseline(read.Epoch, read.Top);
     }
 
-    private static FeedRead ToFeedRead(string room, RedisResult[] result, out string mode)
+    private static FeedRead ToFeedRead(string room, RedisResult[] result, bool withTrace, out string mode)
     {
         var epoch = (string)result[0]!;
         var top = (ulong)(long)result[1];
@@ -223,7 +239,7 @@ public sealed partial class RedisBroker
         var publications = new List<Publication>(result.Length - 3);
         for (var i = 3; i < result.Length; i++)
         {
-            if (ChannelMessages.TryParsePublication(room, (byte[])result[i]!, out var publication, out _))
+            if (ChannelMessages.TryParsePublication(room, (byte[])result[i]!, out var publication, out _, withTrace))
             {
                 publications.Add(publication!);
             }

@@ -21,6 +21,12 @@ public interface IBroker
 
     /// <summary>Appends a publication to the room's stream under the next offset and delivers it.</summary>
     /// <returns>The publication's position.</returns>
+    /// <remarks>
+    /// Called inside the publish span when one is traced: a broker gives every <see cref="Publication"/>
+    /// it delivers the <see cref="Publication.TraceContext"/> of <see cref="Telemetry.SwitchboardTracing.CurrentPublish"/>,
+    /// carrying it to other processes if it has any (the Redis broker sends <c>traceparent</c> and
+    /// <c>tracestate</c> with the publication).
+    /// </remarks>
     ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken);
 
     /// <summary>Delivers an encoded direct message to every connection of <paramref name="user"/> on every node.</summary>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Switchboard.Connections;
 using Switchboard.Options;
 using Switchboard.Protocol;
+using Switchboard.Telemetry;
 
 namespace Switchboard.Brokers;
 
@@ -44,6 +45,8 @@ public sealed class MemoryBroker : IBroker
     /// </remarks>
     public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken)
     {
+        // The delivery may run on another publisher's thread: the publication carries its own context.
+        var trace = SwitchboardTracing.CurrentPublish?.Context ?? default;
         while (true)
         {
             var stream = _streams.GetOrAdd(room, static r => new MemoryRoomStream(r));
@@ -56,7 +59,7 @@ public sealed class MemoryBroker : IBroker
                     continue;
                 }
 
-                publication = stream.Append(from, payload, isBinary, _history.Size, _time.GetUtcNow());
+                publication = stream.Append(from, payload, isBinary, _history.Size, _time.GetUtcNow(), trace);
                 position = stream.Position;
             }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Switchboard.Protocol;
 
@@ -38,11 +39,11 @@ internal sealed class MemoryRoomStream
 
     public StreamPosition Position => new(Top, Epoch);
 
-    public Publication Append(string? from, ReadOnlyMemory<byte> payload, bool isBinary, int historySize, DateTimeOffset now)
+    public Publication Append(string? from, ReadOnlyMemory<byte> payload, bool isBinary, int historySize, DateTimeOffset now, ActivityContext trace)
     {
         Top++;
         LastActivity = now;
-        var publication = new Publication(Room, Top, from, payload, isBinary, now);
+        var publication = new Publication(Room, Top, from, payload, isBinary, now) { TraceContext = trace };
         Deliveries.Add(publication);
         if (historySize > 0)
         {

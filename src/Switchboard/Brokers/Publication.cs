@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Switchboard.Connections;
 using Switchboard.Protocol;
 
@@ -15,6 +17,10 @@ public sealed class Publication
     // field could be read half-written).
     private byte[]? _json;
     private byte[]? _live;
+
+    // Boxed: most publications carry no trace context, and a history entry then pays one null
+    // reference instead of an empty ActivityContext's 32 bytes.
+    private readonly StrongBox<ActivityContext>? _trace;
 
     /// <summary>Creates a publication.</summary>
     public Publication(string room, ulong offset, string? from, ReadOnlyMemory<byte> payload, bool isBinary, DateTimeOffset time)
@@ -44,6 +50,17 @@ public sealed class Publication
 
     /// <summary>When the broker accepted it; history older than <c>History:TtlSeconds</c> is dropped.</summary>
     public DateTimeOffset Time { get; }
+
+    /// <summary>
+    /// The context of the span that published it (<see cref="Telemetry.SwitchboardTracing.PublishSpan"/>),
+    /// perhaps received from another node; default when nobody traced the publish. Each node's
+    /// delivery span is its child, so a publication and all its deliveries share one trace.
+    /// </summary>
+    public ActivityContext TraceContext
+    {
+        get => _trace?.Value ?? default;
+        init => _trace = value == default ? null : new StrongBox<ActivityContext>(value);
+    }
 
     /// <summary>The <c>message</c> JSON object, also used inside join and history replies.</summary>
     public byte[] Json => LazyInitializer.EnsureInitialized(ref _json, () => ServerMessages.Message(Room, From, Offset, Payload.Span, IsBinary));

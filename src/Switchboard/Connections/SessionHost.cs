@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Switchboard.Identity;
 using Switchboard.Metrics;
 using Switchboard.Options;
 using Switchboard.Protocol;
+using Switchboard.Telemetry;
 
 namespace Switchboard.Connections;
 
@@ -21,8 +23,15 @@ internal sealed class SessionHost(
     /// <summary>
     /// Runs a session on an accepted <paramref name="transport"/> until it ends. The per-user limit is
     /// checked here; <paramref name="refuse"/> closes a transport refused before any session exists.
+    /// <paramref name="connect"/>, the transport's connect span, is ended here once the session is open.
     /// </summary>
-    public async Task RunAsync(ITransport transport, string sessionId, ConnectionIdentity? identity, IConnectionBehavior behavior, string path, Func<int, string, Task> refuse)
+    /// <remarks>
+    /// The session's loops run with no current activity: a connection lives for hours, and a span that
+    /// long tells nothing. Each command the client sends starts its own trace (its spans carry the
+    /// session id), and nothing the session does later is a child of the connect span or of the
+    /// upgrade request.
+    /// </remarks>
+    public async Task RunAsync(ITransport transport, string sessionId, ConnectionIdentity? identity, IConnectionBehavior behavior, string path, Func<int, string, Task> refuse, Activity? connect = null)
     {
         var settings = options.Value;
         using var connection = new Connection(transport, sessionId, identity, behavior.BatchText, settings.Limits, metrics, logger);
@@ -40,10 +49,19 @@ internal sealed class SessionHost(
         registry.Add(connection);
         metrics.ConnectionsAccepted.Add(1);
         Log.Opened(logger, connection.Id, connection.User, path);
-        var sendLoop = connection.RunSendLoopAsync();
+        var sendLoop = Spans.Detached(connection.RunSendLoopAsync);
         try
         {
             await behavior.OnOpenAsync(connection).ConfigureAwait(false);
+            // The welcome is queued (or, without a token, the auth deadline set): the session is open.
+            Spans.Established(connect, connection.Session, connection.Identity?.User);
+            connect?.Stop();
+            // For the receive loop, which runs in this method: an assignment in a callee would not last.
+            if (Activity.Current is not null)
+            {
+                Activity.Current = null;
+            }
+
             var end = await transport.ReceiveAsync(connection, behavior.OnMessageAsync).ConfigureAwait(false);
             connection.RequestClose(CloseCodes.Normal, string.Empty);
             Log.Closed(logger, connection.Id, end.ToString());
@@ -53,11 +71,13 @@ internal sealed class SessionHost(
             // The peer vanished, broke the framing, sent invalid UTF-8 (the framework answers 1007),
             // missed its pongs, or its close timed out: this connection alone ends.
             Log.ReceiveFailed(logger, connection.Id, ex.Message);
+            Spans.Failed(connect, ex);
             connection.Abort();
         }
         catch (Exception ex)
         {
             Log.Unexpected(logger, connection.Id, ex);
+            Spans.Failed(connect, ex);
             connection.RequestClose(CloseCodes.InternalError, "internal error");
         }
         finally

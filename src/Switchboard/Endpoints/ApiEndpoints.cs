@@ -12,6 +12,7 @@ using Switchboard.Hub;
 using Switchboard.Metrics;
 using Switchboard.Options;
 using Switchboard.Protocol;
+using Switchboard.Telemetry;
 
 namespace Switchboard.Endpoints;
 
@@ -100,6 +101,7 @@ internal static class ApiEndpoints
 
     private static IResult ListRooms(SwitchboardHub hub, PlainRooms plain)
     {
+        using var activity = SwitchboardTracing.Source.StartActivity(SwitchboardTracing.RoomsSpan);
         var rooms = hub.Rooms().Select(r => new { room = r.Room, mode = "protocol", connections = r.Connections, users = (int?)r.Users })
             .Concat(plain.Rooms().Select(r => new { room = r.Room, mode = "plain", connections = r.Connections, users = (int?)null }));
         return Results.Json(new { rooms });

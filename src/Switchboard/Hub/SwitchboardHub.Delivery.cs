@@ -1,6 +1,7 @@
 using Switchboard.Brokers;
 using Switchboard.Connections;
 using Switchboard.Protocol;
+using Switchboard.Telemetry;
 
 namespace Switchboard.Hub;
 
@@ -14,11 +15,27 @@ public sealed partial class SwitchboardHub : IBrokerHandler
             return;
         }
 
-        // Encoded once here (cached on the publication); every member gets the same array.
+        // Encoded once here (cached on the publication); every member gets the same array. One span per
+        // publication and node, never one per member.
         var frame = publication.LiveFrame;
-        foreach (var member in room.Members)
+        var members = room.Members;
+        var activity = Spans.StartDeliver(publication.Room, publication.TraceContext, out var previous);
+        try
         {
-            member.Deliver(frame, publication.Offset);
+            foreach (var member in members)
+            {
+                member.Deliver(frame, publication.Offset);
+            }
+        }
+        finally
+        {
+            if (activity is { IsAllDataRequested: true })
+            {
+                activity.SetTag(TraceTags.Offset, (long)publication.Offset);
+                activity.SetTag(TraceTags.Recipients, members.Length);
+            }
+
+            Spans.EndDeliver(activity, previous);
         }
     }
 

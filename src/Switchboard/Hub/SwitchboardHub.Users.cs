@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Switchboard.Connections;
 using Switchboard.Protocol;
+using Switchboard.Telemetry;
 
 namespace Switchboard.Hub;
 
@@ -15,7 +17,30 @@ public sealed partial class SwitchboardHub
     public ValueTask SendAsync(string user, string? from, ReadOnlySpan<byte> data, CancellationToken cancellationToken)
     {
         var frame = OutboundFrame.Text(ServerMessages.Direct(from, data));
-        return _broker.SendToUserAsync(user, frame, cancellationToken);
+        return SwitchboardTracing.Source.HasListeners()
+            ? TracedSendAsync(user, from, frame, cancellationToken)
+            : _broker.SendToUserAsync(user, frame, cancellationToken);
+    }
+
+    /// <remarks>The span ends on this node: direct messages carry no trace context to other nodes.</remarks>
+    private async ValueTask TracedSendAsync(string user, string? from, OutboundFrame frame, CancellationToken cancellationToken)
+    {
+        // The destination of a direct message is its user.
+        using var activity = Spans.Start(SwitchboardTracing.SendSpan, user, ActivityKind.Producer, "send", "send");
+        if (activity is { IsAllDataRequested: true } && from is not null)
+        {
+            activity.SetTag(TraceTags.User, from);
+        }
+
+        try
+        {
+            await _broker.SendToUserAsync(user, frame, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Spans.Failed(activity, ex);
+            throw;
+        }
     }
 
     /// <summary>Records <paramref name="connection"/> as one of its user's devices. Called once by its owner, first.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Switchboard.Brokers;
 using Switchboard.Connections;
@@ -6,6 +7,7 @@ using Switchboard.Identity;
 using Switchboard.Metrics;
 using Switchboard.Options;
 using Switchboard.Protocol;
+using Switchboard.Telemetry;
 
 namespace Switchboard.Hub;
 
@@ -55,6 +57,32 @@ public sealed partial class SwitchboardHub
     /// </remarks>
     internal async ValueTask<ProtocolError?> JoinAsync(Connection connection, string room, StreamPosition? since, bool recover, ReadOnlyMemory<byte> id, CancellationToken cancellationToken)
     {
+        using var activity = Spans.Start(SwitchboardTracing.JoinSpan, room);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag(TraceTags.Session, connection.Session);
+            activity.SetTag(TraceTags.User, connection.User);
+        }
+
+        try
+        {
+            var error = await JoinCoreAsync(connection, room, since, recover, id, activity, cancellationToken).ConfigureAwait(false);
+            if (error is { } failed)
+            {
+                Spans.Failed(activity, failed.Code, failed.Message);
+            }
+
+            return error;
+        }
+        catch (Exception ex)
+        {
+            Spans.Failed(activity, ex);
+            throw;
+        }
+    }
+
+    private async ValueTask<ProtocolError?> JoinCoreAsync(Connection connection, string room, StreamPosition? since, bool recover, ReadOnlyMemory<byte> id, Activity? activity, CancellationToken cancellationToken)
+    {
         if (connection.Rooms.ContainsKey(room))
         {
             return new ProtocolError(ErrorCodes.AlreadyJoined, $"already a member of {room}");
@@ -72,8 +100,8 @@ public sealed partial class SwitchboardHub
         {
             await AddMemberAsync(subscription, cancellationToken).ConfigureAwait(false);
             read = recover
-                ? await _broker.ReadStreamAsync(room, since, _options.History.Size, cancellationToken).ConfigureAwait(false)
-                : await _broker.ReadStreamAsync(room, null, 0, cancellationToken).ConfigureAwait(false);
+                ? await ReadStreamAsync(SwitchboardTracing.StreamReadSpan, room, since, _options.History.Size, cancellationToken).ConfigureAwait(false)
+                : await ReadStreamAsync(SwitchboardTracing.StreamReadSpan, room, null, 0, cancellationToken).ConfigureAwait(false);
             if (!recover && since is not null)
             {
                 read = read with { Recovered = false };
@@ -99,6 +127,7 @@ public sealed partial class SwitchboardHub
         }
 
         subscription.GoLive(first, read.Top.Offset);
+        TagRead(activity, since, read);
         return null;
     }
 
@@ -118,12 +147,51 @@ public sealed partial class SwitchboardHub
     public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken)
     {
         _metrics.Publications.Add(1);
-        return _broker.PublishAsync(room, from, payload, isBinary, cancellationToken);
+        // The span starts inside an async method, so that it is current for the broker call and no longer
+        // for the caller once the publish completes.
+        return SwitchboardTracing.Source.HasListeners()
+            ? TracedPublishAsync(room, from, payload, isBinary, cancellationToken)
+            : _broker.PublishAsync(room, from, payload, isBinary, cancellationToken);
+    }
+
+    private async ValueTask<StreamPosition> TracedPublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken)
+    {
+        using var activity = Spans.Start(SwitchboardTracing.PublishSpan, room, ActivityKind.Producer, "send", "publish");
+        try
+        {
+            var position = await _broker.PublishAsync(room, from, payload, isBinary, cancellationToken).ConfigureAwait(false);
+            if (activity is { IsAllDataRequested: true })
+            {
+                activity.SetTag(TraceTags.Offset, (long)position.Offset);
+                if (from is not null)
+                {
+                    activity.SetTag(TraceTags.User, from);
+                }
+            }
+
+            return position;
+        }
+        catch (Exception ex)
+        {
+            Spans.Failed(activity, ex);
+            throw;
+        }
     }
 
     /// <summary>The users of <paramref name="room"/> with their connection counts, across all nodes.</summary>
-    public ValueTask<IReadOnlyList<KeyValuePair<string, int>>> PresenceAsync(string room, CancellationToken cancellationToken) =>
-        _broker.PresenceAsync(room, cancellationToken);
+    public async ValueTask<IReadOnlyList<KeyValuePair<string, int>>> PresenceAsync(string room, CancellationToken cancellationToken)
+    {
+        using var activity = Spans.Start(SwitchboardTracing.PresenceSpan, room);
+        try
+        {
+            return await _broker.PresenceAsync(room, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Spans.Failed(activity, ex);
+            throw;
+        }
+    }
 
     /// <summary>Null while the node's broker can serve; otherwise why it cannot.</summary>
     public string? Unavailable => _broker.Unavailable;
@@ -132,7 +200,48 @@ public sealed partial class SwitchboardHub
     public ValueTask<StreamRead> HistoryAsync(string room, StreamPosition? since, int? limit, CancellationToken cancellationToken)
     {
         var max = _options.History.Size;
-        return _broker.ReadStreamAsync(room, since, Math.Min(limit ?? max, max), cancellationToken);
+        return ReadStreamAsync(SwitchboardTracing.HistorySpan, room, since, Math.Min(limit ?? max, max), cancellationToken);
+    }
+
+    /// <summary>Reads the room's stream in a span named <paramref name="span"/>, tagged with what the read found.</summary>
+    private ValueTask<StreamRead> ReadStreamAsync(string span, string room, StreamPosition? since, int limit, CancellationToken cancellationToken)
+    {
+        return SwitchboardTracing.Source.HasListeners()
+            ? TracedAsync(span, room, since, limit, cancellationToken)
+            : _broker.ReadStreamAsync(room, since, limit, cancellationToken);
+
+        async ValueTask<StreamRead> TracedAsync(string span, string room, StreamPosition? since, int limit, CancellationToken cancellationToken)
+        {
+            using var activity = Spans.Start(span, room);
+            try
+            {
+                var read = await _broker.ReadStreamAsync(room, since, limit, cancellationToken).ConfigureAwait(false);
+                TagRead(activity, since, read);
+                return read;
+            }
+            catch (Exception ex)
+            {
+                Spans.Failed(activity, ex);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Tags a join or read span with what the stream read found (the recovery).</summary>
+    private static void TagRead(Activity? activity, StreamPosition? since, StreamRead read)
+    {
+        if (activity is not { IsAllDataRequested: true, IsStopped: false })
+        {
+            return;
+        }
+
+        activity.SetTag(TraceTags.Offset, (long)read.Top.Offset);
+        activity.SetTag(TraceTags.RecoveryRequested, since is not null);
+        activity.SetTag(TraceTags.PublicationCount, read.Publications.Count);
+        if (read.Recovered is { } recovered)
+        {
+            activity.SetTag(TraceTags.Recovered, recovered);
+        }
     }
 
     /// <summary>Removes everything <paramref name="connection"/> holds in the hub. Called once by its owner, last.</summary>

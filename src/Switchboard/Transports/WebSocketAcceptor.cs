@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
@@ -8,6 +9,7 @@ using Switchboard.Identity;
 using Switchboard.Metrics;
 using Switchboard.Options;
 using Switchboard.Protocol;
+using Switchboard.Telemetry;
 
 namespace Switchboard.Transports;
 
@@ -27,7 +29,10 @@ internal sealed class WebSocketAcceptor(
 {
     public async Task RunAsync(HttpContext context, IConnectionBehavior behavior)
     {
-        if (await RefuseUpgradeAsync(context).ConfigureAwait(false))
+        // A child of the upgrade request's span. The session host ends it once the session is open;
+        // the dispose ends it on every other way out (refused, failed).
+        using var connect = Spans.StartConnect();
+        if (await RefuseUpgradeAsync(context, connect).ConfigureAwait(false))
         {
             return;
         }
@@ -38,13 +43,13 @@ internal sealed class WebSocketAcceptor(
         if (!admission.TryAcceptFrom(address))
         {
             context.Response.Headers.RetryAfter = "1";
-            await RespondAsync(context, StatusCodes.Status429TooManyRequests, "too many new connections from this address, retry shortly").ConfigureAwait(false);
+            await RespondAsync(context, StatusCodes.Status429TooManyRequests, "too many new connections from this address, retry shortly", connect).ConfigureAwait(false);
             return;
         }
 
         if (!admission.TryCountIp(address))
         {
-            await RespondAsync(context, StatusCodes.Status429TooManyRequests, "too many connections from this address").ConfigureAwait(false);
+            await RespondAsync(context, StatusCodes.Status429TooManyRequests, "too many connections from this address", connect).ConfigureAwait(false);
             return;
         }
 
@@ -54,7 +59,7 @@ internal sealed class WebSocketAcceptor(
             if (!admission.TryAcceptNow())
             {
                 context.Response.Headers.RetryAfter = "1";
-                await RespondAsync(context, StatusCodes.Status503ServiceUnavailable, "too many new connections, retry shortly").ConfigureAwait(false);
+                await RespondAsync(context, StatusCodes.Status503ServiceUnavailable, "too many new connections, retry shortly", connect).ConfigureAwait(false);
                 return;
             }
 
@@ -70,7 +75,7 @@ internal sealed class WebSocketAcceptor(
                 anonymousCounted = admission.TryCountAnonymous(address);
                 if (!anonymousCounted)
                 {
-                    await RespondAsync(context, StatusCodes.Status429TooManyRequests, "too many anonymous connections from this address").ConfigureAwait(false);
+                    await RespondAsync(context, StatusCodes.Status429TooManyRequests, "too many anonymous connections from this address", connect).ConfigureAwait(false);
                     return;
                 }
             }
@@ -80,11 +85,11 @@ internal sealed class WebSocketAcceptor(
             using var transport = new WebSocketTransport(socket, stream, options.Value.Limits, metrics);
             if (identity.Identity is null && !identity.Deferred)
             {
-                await CloseRefusedAsync(socket, identity.CloseCode, identity.Reason!).ConfigureAwait(false);
+                await CloseRefusedAsync(socket, identity.CloseCode, identity.Reason!, connect).ConfigureAwait(false);
                 return;
             }
 
-            await sessions.RunAsync(transport, session, identity.Identity, behavior, context.Request.Path, (code, reason) => CloseRefusedAsync(socket, code, reason)).ConfigureAwait(false);
+            await sessions.RunAsync(transport, session, identity.Identity, behavior, context.Request.Path, (code, reason) => CloseRefusedAsync(socket, code, reason, connect), connect).ConfigureAwait(false);
         }
         finally
         {
@@ -97,24 +102,24 @@ internal sealed class WebSocketAcceptor(
     }
 
     /// <summary>Answers the upgrade with an HTTP status when it must not go ahead; true when it did.</summary>
-    private async Task<bool> RefuseUpgradeAsync(HttpContext context)
+    private async Task<bool> RefuseUpgradeAsync(HttpContext context, Activity? connect)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
-            await RespondAsync(context, StatusCodes.Status400BadRequest, "this endpoint speaks WebSocket only").ConfigureAwait(false);
+            await RespondAsync(context, StatusCodes.Status400BadRequest, "this endpoint speaks WebSocket only", connect).ConfigureAwait(false);
             return true;
         }
 
         if (shutdown.IsDraining)
         {
-            await RespondAsync(context, StatusCodes.Status503ServiceUnavailable, "server shutting down").ConfigureAwait(false);
+            await RespondAsync(context, StatusCodes.Status503ServiceUnavailable, "server shutting down", connect).ConfigureAwait(false);
             return true;
         }
 
         if (!admission.IsOriginAllowed(context))
         {
             Log.OriginRefused(logger, context.Request.Headers.Origin.ToString());
-            await RespondAsync(context, StatusCodes.Status403Forbidden, "origin not allowed").ConfigureAwait(false);
+            await RespondAsync(context, StatusCodes.Status403Forbidden, "origin not allowed", connect).ConfigureAwait(false);
             return true;
         }
 
@@ -139,10 +144,11 @@ internal sealed class WebSocketAcceptor(
     /// Closes a socket refused after the upgrade. Nothing else holds the socket yet, so writing the
     /// close frame here keeps the one-writer rule.
     /// </summary>
-    private async Task CloseRefusedAsync(WebSocket socket, int code, string reason)
+    private async Task CloseRefusedAsync(WebSocket socket, int code, string reason, Activity? connect)
     {
         metrics.Closes.Add(1, new KeyValuePair<string, object?>("code", code));
         Log.Refused(logger, code, reason);
+        Spans.Refused(connect, code, reason);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.Value.Limits.CloseTimeoutSeconds));
         try
         {
@@ -158,8 +164,9 @@ internal sealed class WebSocketAcceptor(
         }
     }
 
-    private static Task RespondAsync(HttpContext context, int status, string reason)
+    private static Task RespondAsync(HttpContext context, int status, string reason, Activity? connect)
     {
+        Spans.RefusedUpgrade(connect, status, reason);
         context.Response.StatusCode = status;
         return context.Response.WriteAsJsonAsync(new { error = new { code = status == StatusCodes.Status403Forbidden ? ErrorCodes.Forbidden : "refused", message = reason } });
     }
