@@ -24,6 +24,8 @@ internal static class ServerHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = hostArgs, ContentRootPath = AppContext.BaseDirectory });
         // Switchboard:Broker selects the in-memory broker (default) or Redis (see docs/scaling.md).
         builder.Services.AddSwitchboard().AddSwitchboardRedis().AddSwitchboardDashboard().AddSwitchboardKestrelLimits();
+        // OpenTelemetry: /metrics in Prometheus text, and OTLP when Switchboard:Telemetry:Otlp:Endpoint or OTEL_EXPORTER_OTLP_ENDPOINT is set.
+        builder.AddSwitchboardTelemetry();
         return builder;
     }
 

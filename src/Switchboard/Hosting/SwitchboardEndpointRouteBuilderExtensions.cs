@@ -10,7 +10,9 @@ using Switchboard.Identity;
 using Switchboard.Options;
 using Switchboard.Transports;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Hosting;
 using Switchboard.Metrics;
+using OpenTelemetry.Metrics;
 using Switchboard.Protocol;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -21,7 +23,8 @@ public static class SwitchboardEndpointRouteBuilderExtensions
     /// <summary>
     /// Maps <c>/ws</c>, <c>/rooms/{room}</c>, <c>/echo</c>, the HTTP API (<c>/api/*</c>) and the JS client
     /// (<c>/switchboard.js</c>) under <paramref name="prefix"/>, and the probes <c>/healthz</c> (alive),
-    /// <c>/readyz</c> (ready) and <c>/metrics</c> at the root. <c>/</c> stays the hosting app's own (the
+    /// <c>/readyz</c> (ready) and, when <c>AddSwitchboardTelemetry()</c> was called, <c>/metrics</c>
+    /// (Prometheus text from OpenTelemetry) at the root. <c>/</c> stays the hosting app's own (the
     /// shipped host maps the demo there with <c>MapSwitchboardDemo()</c>). On a
     /// <see cref="WebApplication"/> this also adds the WebSocket middleware; other hosts must call
     /// <c>UseWebSockets()</c> before routing.
@@ -40,6 +43,12 @@ public static class SwitchboardEndpointRouteBuilderExtensions
             app.UseWebSockets();
         }
 
+        if (SwitchboardTelemetryExtensions.IsAdded(endpoints.ServiceProvider))
+        {
+            // The provider must listen before the instruments below are created: their zero starting values would be lost otherwise.
+            _ = endpoints.ServiceProvider.GetRequiredService<MeterProvider>();
+        }
+
         // Built now rather than on first use, so metrics count from the first request.
         _ = endpoints.ServiceProvider.GetRequiredService<SwitchboardHub>();
         _ = endpoints.ServiceProvider.GetRequiredService<ConnectionRegistry>();
@@ -55,7 +64,12 @@ public static class SwitchboardEndpointRouteBuilderExtensions
         ApiEndpoints.Map(group);
         ClientScriptEndpoints.Map(group);
         HealthEndpoints.Map(endpoints);
-        endpoints.MapGet("/metrics", (SwitchboardMetrics metrics) => Results.Text(metrics.Exporter.Render(), PrometheusExporter.ContentType));
+        if (SwitchboardTelemetryExtensions.IsAdded(endpoints.ServiceProvider))
+        {
+            // Without AddSwitchboardTelemetry() there is no exporter to serve: the app exports the meter its own way.
+            endpoints.MapPrometheusScrapingEndpoint("/metrics");
+        }
+
         return group;
     }
 }

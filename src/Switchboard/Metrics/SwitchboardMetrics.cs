@@ -4,7 +4,8 @@ namespace Switchboard.Metrics;
 
 /// <summary>
 /// The node's instruments. One <see cref="Meter"/> per service provider (from <see cref="IMeterFactory"/>),
-/// so two servers in one process report separately.
+/// so two servers in one process report separately: <c>AddSwitchboardTelemetry()</c> exports only the
+/// meter of its own service provider.
 /// </summary>
 public sealed class SwitchboardMetrics
 {
@@ -25,18 +26,12 @@ public sealed class SwitchboardMetrics
         SlowConsumerDisconnects = Meter.CreateCounter<long>("switchboard.slow_consumer.disconnects", description: "Connections closed because their outbound queue overflowed.");
         Errors = Meter.CreateCounter<long>("switchboard.errors", description: "Error replies sent to clients, by error code.");
         Closes = Meter.CreateCounter<long>("switchboard.closes", description: "Connections closed by the server, by close code.");
-        // Created with the instruments, not on the first scrape: a listener misses what was recorded before it existed.
-        Exporter = new PrometheusExporter(Meter);
-
         // Untagged counters are exported from zero, so rate() and alerts work before the first event.
         foreach (var counter in new[] { ConnectionsAccepted, MessagesIn, MessagesOut, BytesIn, BytesOut, Publications, SlowConsumerDisconnects })
         {
             counter.Add(0);
         }
     }
-
-    /// <summary>Renders this node's instruments for <c>/metrics</c>.</summary>
-    public PrometheusExporter Exporter { get; }
 
     /// <summary>The meter all instruments belong to.</summary>
     public Meter Meter { get; }

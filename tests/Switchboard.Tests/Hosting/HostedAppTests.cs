@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Switchboard.Tests.Infrastructure;
@@ -42,6 +43,7 @@ public sealed class HostedAppTests : IAsyncLifetime, IDisposable
         builder.Services.AddAuthentication(HeaderAuthentication.SchemeName).AddScheme<AuthenticationSchemeOptions, HeaderAuthentication>(HeaderAuthentication.SchemeName, null);
         builder.Services.AddAuthorization();
         builder.Services.AddSwitchboard();
+        builder.AddSwitchboardTelemetry();
         _app = builder.Build();
         _app.UseAuthentication();
         _app.UseAuthorization();

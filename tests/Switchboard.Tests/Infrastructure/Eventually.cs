@@ -20,4 +20,19 @@ public static class Eventually
             await Task.Delay(10);
         }
     }
+
+    /// <summary>As <see cref="TrueAsync(Func{bool}, string, TimeSpan?)"/>, for a condition that must be fetched, such as a scrape of <c>/metrics</c>.</summary>
+    public static async Task TrueAsync(Func<Task<bool>> condition, string because, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("timed out waiting until " + because);
+            }
+
+            await Task.Delay(10);
+        }
+    }
 }

@@ -2,7 +2,11 @@ using System.Globalization;
 
 namespace Switchboard.Tests.Infrastructure;
 
-/// <summary>One read of <c>/metrics</c>: the raw text and its samples keyed by series, such as <c>switchboard_errors_total{code="not_joined"}</c>.</summary>
+/// <summary>
+/// One read of <c>/metrics</c>: the raw text and its samples keyed by series, such as
+/// <c>switchboard_errors_total{code="not_joined"}</c>, or the bare name for a series without labels
+/// (which the OpenTelemetry exporter writes as <c>name{}</c>).
+/// </summary>
 public sealed class MetricsScrape
 {
     private MetricsScrape(string text, IReadOnlyDictionary<string, double> samples)
@@ -21,7 +25,14 @@ public sealed class MetricsScrape
     public static async Task<MetricsScrape> ReadAsync(TestServer server)
     {
         ArgumentNullException.ThrowIfNull(server);
-        return Parse(await server.Http.GetStringAsync(new Uri("metrics", UriKind.Relative)));
+        return await ReadAsync(server.Http);
+    }
+
+    /// <summary>Scrapes <c>/metrics</c> relative to <paramref name="http"/>'s base address.</summary>
+    public static async Task<MetricsScrape> ReadAsync(HttpClient http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        return Parse(await http.GetStringAsync(new Uri("metrics", UriKind.Relative)));
     }
 
     public static MetricsScrape Parse(string text)
@@ -36,7 +47,8 @@ public sealed class MetricsScrape
             }
 
             var space = line.LastIndexOf(' ');
-            samples[line[..space]] = double.Parse(line[(space + 1)..], CultureInfo.InvariantCulture);
+            var series = line[..space];
+            samples[series.EndsWith("{}", StringComparison.Ordinal) ? series[..^2] : series] = double.Parse(line[(space + 1)..], CultureInfo.InvariantCulture);
         }
 
         return new MetricsScrape(text, samples);

@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
-using Switchboard.Metrics;
 using Xunit;
 
 namespace Switchboard.Tests.Infrastructure;
@@ -26,16 +24,16 @@ public static class ServerAssertions
         Assert.Equal(0, metrics["switchboard_queue_messages"]);
     }
 
-    /// <summary>The same checks for a node that has stopped listening: its state and its exporter, read in-process.</summary>
+    /// <summary>The same checks for a node that has stopped listening: its state and its gauges, read in-process.</summary>
     public static async Task AssertNothingRemainsAfterStopAsync(this TestServer server)
     {
         ArgumentNullException.ThrowIfNull(server);
         await WaitUntilEmptyAsync(server);
         Assert.Equal(0, server.Hub.RoomCount);
         Assert.Equal(0, server.Hub.UserCount);
-        var metrics = MetricsScrape.Parse(server.Services.GetRequiredService<SwitchboardMetrics>().Exporter.Render());
-        Assert.Equal(0, metrics["switchboard_connections"]);
-        Assert.Equal(0, metrics["switchboard_rooms"]);
+        var gauges = NodeGauges.Read(server.Services);
+        Assert.Equal(0, gauges["switchboard.connections"]);
+        Assert.Equal(0, gauges["switchboard.rooms"]);
     }
 
     /// <summary>The users present in <paramref name="room"/>, sorted, as <c>/api/rooms/{room}/presence</c> reports them.</summary>

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Switchboard.Connections;
 using Switchboard.Hub;
@@ -76,6 +77,7 @@ public sealed class TestServer : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(config);
         // As the shipped host: Switchboard:Broker selects the in-memory broker or Redis.
         builder.Services.AddSwitchboard().AddSwitchboardRedis().AddSwitchboardKestrelLimits();
+        builder.AddSwitchboardTelemetry();
         if (pages)
         {
             builder.Services.AddSwitchboardDashboard();

@@ -109,6 +109,6 @@ public sealed class RoomMessagingTests : IAsyncLifetime
         Assert.Equal(0, _server.Hub.UserCount);
         using var rooms = JsonDocument.Parse(await _server.Http.GetStringAsync("api/rooms"));
         Assert.Empty(rooms.RootElement.GetProperty("rooms").EnumerateArray());
-        Assert.Contains("switchboard_connections 0", await _server.Http.GetStringAsync("metrics"), StringComparison.Ordinal);
+        Assert.Equal(0, (await MetricsScrape.ReadAsync(_server))["switchboard_connections"]);
     }
 }
