@@ -35,6 +35,9 @@ public sealed partial class NginxServer : IAsyncDisposable
     /// <summary>A client for the HTTP API through the load balancer.</summary>
     public HttpClient Http { get; }
 
+    /// <summary>The access log the shipped file writes (moved into this instance's directory).</summary>
+    public string AccessLogPath => Path.Combine(_directory, "access.log");
+
     /// <summary>What nginx printed (its error log goes to stderr), for failure messages.</summary>
     public string Output
     {
@@ -77,6 +80,7 @@ public sealed partial class NginxServer : IAsyncDisposable
         var servers = string.Concat(nodes.Select(n => $"    server {n.Authority} max_fails=1 fail_timeout=5s;\n"));
         site = ServerLines().Replace(site, string.Empty);
         site = site.Replace("    keepalive 32;", servers + "    keepalive 32;", StringComparison.Ordinal);
+        site = site.Replace("/var/log/nginx/switchboard.access.log", Path.Combine(directory, "access.log"), StringComparison.Ordinal);
         File.WriteAllText(Path.Combine(directory, "switchboard.conf"), site);
         var temp = new[] { "client_body", "proxy", "fastcgi", "uwsgi", "scgi" };
         File.WriteAllText(Path.Combine(directory, "nginx.conf"), $$"""
