@@ -18,9 +18,9 @@ namespace Switchboard.Endpoints;
 /// </summary>
 internal static class ApiEndpoints
 {
-    public static void Map(IEndpointRouteBuilder endpoints)
+    public static void Map(IEndpointRouteBuilder endpoints, string path)
     {
-        var api = endpoints.MapGroup("/api").AddEndpointFilter<ApiKeyFilter>().AddEndpointFilter(BrokerUnavailableAs503);
+        var api = endpoints.MapGroup(path).AddEndpointFilter<ApiKeyFilter>().AddEndpointFilter(BrokerUnavailableAs503);
         api.MapPost("/publish", PublishAsync);
         api.MapPost("/send", SendAsync);
         api.MapGet("/rooms", ListRooms);
