@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Samples;
 
@@ -25,7 +26,7 @@ public sealed class SampleHost : IAsyncDisposable
 
     public static async Task<SampleHost> StartAsync()
     {
-        var app = ChatApp.Build(["--urls=http://127.0.0.1:0", "--environment=Testing", "--Logging:LogLevel:Default=Warning"]);
+        var app = ChatApp.Build(["--urls=http://127.0.0.1:0", "--environment=Testing", "--Logging:LogLevel:Default=Warning", .. TestServer.HostArgs]);
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         return new SampleHost(app, new Uri(address.TrimEnd('/') + "/"));
