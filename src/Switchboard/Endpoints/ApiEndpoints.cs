@@ -22,11 +22,11 @@ namespace Switchboard.Endpoints;
 /// </summary>
 internal static class ApiEndpoints
 {
-    public static void Map(IEndpointRouteBuilder endpoints)
+    public static void Map(IEndpointRouteBuilder endpoints, string path)
     {
         // The framework bounds every body: a publication or a message may be up to MaxMessageBytes.
         var maxBody = endpoints.ServiceProvider.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Limits.MaxMessageBytes;
-        var api = endpoints.MapGroup("/api")
+        var api = endpoints.MapGroup(path)
             .WithMetadata(new RequestSizeLimitAttribute(maxBody))
             .AddEndpointFilter<ApiKeyFilter>()
             .AddEndpointFilter(BrokerUnavailableAs503);

@@ -3,36 +3,32 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
+using Switchboard.Options;
 
 namespace Switchboard.Endpoints;
 
 /// <summary>
 /// Serves the JavaScript client (<c>clients/js</c>), embedded in this assembly, at
-/// <c>/switchboard.js</c> and its types at <c>/switchboard.d.ts</c>, so a page can
+/// <c>/switchboard.js</c> and its types at <c>/switchboard.d.ts</c> (<c>Paths:ClientScript</c> and
+/// <c>Paths:ClientTypes</c>), so a page can
 /// <c>import { Switchboard } from "/switchboard.js"</c> from the server it talks to and always get
 /// the client that matches the server's protocol.
 /// </summary>
 internal static class ClientScriptEndpoints
 {
-    /// <summary>The path of the ES module.</summary>
-    public const string ScriptPath = "/switchboard.js";
-
-    /// <summary>The path of its TypeScript declarations.</summary>
-    public const string TypesPath = "/switchboard.d.ts";
-
     /// <summary>Manifest names set by <c>LogicalName</c> in Switchboard.csproj.</summary>
     internal const string ScriptResource = "Switchboard.ClientScripts.switchboard.js";
 
     internal const string TypesResource = "Switchboard.ClientScripts.switchboard.d.ts";
 
-    public static void Map(IEndpointRouteBuilder endpoints)
+    public static void Map(IEndpointRouteBuilder endpoints, PathsOptions paths)
     {
         // Read and hashed once: the files are part of the build and never change while the node runs.
         var script = Load(ScriptResource);
         var types = Load(TypesResource);
-        endpoints.MapGet(ScriptPath, (HttpContext context) => Serve(context, script, "text/javascript; charset=utf-8"));
+        endpoints.MapGet(paths.ClientScript, (HttpContext context) => Serve(context, script, "text/javascript; charset=utf-8"));
         // There is no registered media type for TypeScript; this is the one Deno and most servers use.
-        endpoints.MapGet(TypesPath, (HttpContext context) => Serve(context, types, "application/typescript; charset=utf-8"));
+        endpoints.MapGet(paths.ClientTypes, (HttpContext context) => Serve(context, types, "application/typescript; charset=utf-8"));
     }
 
     private static IResult Serve(HttpContext context, (byte[] Content, EntityTagHeaderValue ETag) file, string contentType)

@@ -1,4 +1,5 @@
 using Switchboard.Connections;
+using Switchboard.Identity;
 using Switchboard.Protocol;
 
 namespace Switchboard.Endpoints;
@@ -45,6 +46,13 @@ internal sealed partial class ProtocolBehavior
     /// </summary>
     private async ValueTask<ProtocolError?> RefreshAsync(Connection connection, ClientCommand command)
     {
+        if (connection.Identity?.Source == IdentitySource.App)
+        {
+            // The app's sign-in (its cookie, its bearer token) is renewed by the app, on its own
+            // requests; a Switchboard token cannot stand in for it. A client reconnects to pick up a renewal.
+            return new ProtocolError(ErrorCodes.BadRequest, "this connection's identity comes from the app's sign-in, which refresh cannot renew: reconnect instead");
+        }
+
         var result = await tokens.ValidateAsync(command.Token!).ConfigureAwait(false);
         if (result.Identity is not { } identity)
         {

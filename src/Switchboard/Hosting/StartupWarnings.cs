@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -6,7 +8,7 @@ using Switchboard.Options;
 namespace Switchboard.Hosting;
 
 /// <summary>Says loudly at start-up when an insecure option is on.</summary>
-internal sealed partial class StartupWarnings(IOptions<SwitchboardOptions> options, ILogger<StartupWarnings> logger) : IHostedService
+internal sealed partial class StartupWarnings(IOptions<SwitchboardOptions> options, IServiceProvider services, ILogger<StartupWarnings> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -26,7 +28,8 @@ internal sealed partial class StartupWarnings(IOptions<SwitchboardOptions> optio
             ApiOpen(logger);
         }
 
-        if (!settings.Auth.Jwt.Enabled && !settings.Auth.AllowAnonymous && !settings.Auth.AllowQueryUser)
+        var appSignIn = settings.Auth.App.Enabled && services.GetService<IAuthenticationSchemeProvider>() is not null;
+        if (!settings.Auth.Jwt.Enabled && !settings.Auth.AllowAnonymous && !settings.Auth.AllowQueryUser && !appSignIn)
         {
             NoIdentitySource(logger);
         }
@@ -40,7 +43,7 @@ internal sealed partial class StartupWarnings(IOptions<SwitchboardOptions> optio
     [LoggerMessage(2003, LogLevel.Warning, "INSECURE: Switchboard:Api:AllowWithoutKey is on, so anyone who reaches /api can publish. Use it for development only.")]
     private static partial void ApiOpen(ILogger logger);
 
-    [LoggerMessage(2004, LogLevel.Warning, "No identity source is configured (no Switchboard:Auth:Jwt key, anonymous and ?user= off): every WebSocket connection will be refused.")]
+    [LoggerMessage(2004, LogLevel.Warning, "No identity source is configured (no Switchboard:Auth:Jwt key, no app authentication, anonymous and ?user= off): every WebSocket connection will be refused.")]
     private static partial void NoIdentitySource(ILogger logger);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

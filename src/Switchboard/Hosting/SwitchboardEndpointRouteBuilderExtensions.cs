@@ -24,7 +24,8 @@ public static class SwitchboardEndpointRouteBuilderExtensions
     /// Maps <c>/ws</c>, <c>/rooms/{room}</c>, <c>/echo</c>, the HTTP API (<c>/api/*</c>) and the JS client
     /// (<c>/switchboard.js</c>) under <paramref name="prefix"/>, and the probes <c>/healthz</c> (alive),
     /// <c>/readyz</c> (ready) and, when <c>AddSwitchboardTelemetry()</c> was called, <c>/metrics</c>
-    /// (Prometheus text from OpenTelemetry) at the root. <c>/</c> stays the hosting app's own (the
+    /// (Prometheus text from OpenTelemetry) at the root; each path is an option (<c>Switchboard:Paths</c>),
+    /// these are the defaults. <c>/</c> stays the hosting app's own (the
     /// shipped host maps the demo there with <c>MapSwitchboardDemo()</c>). On a
     /// <see cref="WebApplication"/> this also adds the WebSocket middleware; other hosts must call
     /// <c>UseWebSockets()</c> before routing.
@@ -53,21 +54,22 @@ public static class SwitchboardEndpointRouteBuilderExtensions
         _ = endpoints.ServiceProvider.GetRequiredService<SwitchboardHub>();
         _ = endpoints.ServiceProvider.GetRequiredService<ConnectionRegistry>();
 
+        var paths = endpoints.ServiceProvider.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Paths;
         var group = endpoints.MapGroup(prefix);
-        group.Map("/ws", (HttpContext context, WebSocketAcceptor acceptor, ProtocolBehavior behavior) => acceptor.RunAsync(context, behavior));
-        group.Map("/rooms/{room}", (HttpContext context, string room, WebSocketAcceptor acceptor, PlainRooms rooms, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
+        group.Map(paths.WebSocket, (HttpContext context, WebSocketAcceptor acceptor, ProtocolBehavior behavior) => acceptor.RunAsync(context, behavior));
+        group.Map(paths.Rooms, (HttpContext context, string room, WebSocketAcceptor acceptor, PlainRooms rooms, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
             NameRules.IsValid(room)
                 ? acceptor.RunAsync(context, new PlainRoomBehavior(rooms, room, policy, metrics, options.Value.Limits))
                 : Results.BadRequest("room must be 1-128 characters of A-Z a-z 0-9 _ - : . @ / = +\n").ExecuteAsync(context));
-        group.Map("/echo", (HttpContext context, WebSocketAcceptor acceptor, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
+        group.Map(paths.Echo, (HttpContext context, WebSocketAcceptor acceptor, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
             acceptor.RunAsync(context, new EchoBehavior(metrics, options.Value.Limits)));
-        ApiEndpoints.Map(group);
-        ClientScriptEndpoints.Map(group);
-        HealthEndpoints.Map(endpoints);
+        ApiEndpoints.Map(group, paths.Api);
+        ClientScriptEndpoints.Map(group, paths);
+        HealthEndpoints.Map(endpoints, paths);
         if (SwitchboardTelemetryExtensions.IsAdded(endpoints.ServiceProvider))
         {
             // Without AddSwitchboardTelemetry() there is no exporter to serve: the app exports the meter its own way.
-            endpoints.MapPrometheusScrapingEndpoint("/metrics");
+            endpoints.MapPrometheusScrapingEndpoint(paths.Metrics);
         }
 
         return group;

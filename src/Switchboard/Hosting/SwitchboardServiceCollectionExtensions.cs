@@ -31,6 +31,7 @@ public static class SwitchboardServiceCollectionExtensions
             .Configure(o => configure?.Invoke(o))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SwitchboardOptions>, SwitchboardOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SwitchboardOptions>, AppSchemeValidator>());
         // The host must outlast the drain, or it would cut connections off before their close frames go out.
         services.AddOptions<HostOptions>().Configure<IOptions<SwitchboardOptions>>((host, switchboard) =>
         {

@@ -6,7 +6,8 @@ using Switchboard.Protocol;
 namespace Switchboard.Identity;
 
 /// <summary>
-/// Finds a token in the upgrade request, in this order: <c>Authorization: Bearer</c>, the
+/// Takes the user the hosting app's own authentication signed in, when there is one and
+/// <c>Auth:App:Enabled</c> allows it. Otherwise finds a token in the upgrade request, in this order: <c>Authorization: Bearer</c>, the
 /// <c>Sec-WebSocket-Protocol</c> entry <c>bearer.TOKEN</c> (browsers cannot set headers, and this keeps
 /// tokens out of URLs and access logs), then <c>?token=</c>. Without a token: the development
 /// <c>?user=</c>, then anonymous access, each only when configured; otherwise the connection must
@@ -22,18 +23,23 @@ internal sealed class DefaultConnectionIdentifier(IOptions<SwitchboardOptions> o
 
     public async ValueTask<IdentityResult> IdentifyAsync(HttpContext context, string session)
     {
+        var auth = options.Value.Auth;
+        if (await AppPrincipal.IdentifyAsync(context, auth.App).ConfigureAwait(false) is { } fromApp)
+        {
+            return fromApp;
+        }
+
         if (FindToken(context) is { } token)
         {
             return await tokens.ValidateAsync(token).ConfigureAwait(false);
         }
 
-        var auth = options.Value.Auth;
         var claimed = context.Request.Query["user"].ToString();
         if (auth.AllowQueryUser && claimed.Length > 0)
         {
             return NameRules.IsValid(claimed)
                 ? IdentityResult.Accept(ConnectionIdentity.Unverified(claimed, anonymous: false))
-                : IdentityResult.Refuse(CloseCodes.Unauthorized, "user must be 1-128 characters of A-Z a-z 0-9 _ - : . @ / = +");
+                : IdentityResult.Refuse(CloseCodes.Unauthorized, "user must be " + ClaimMapping.UserRule);
         }
 
         if (auth.AllowAnonymous)

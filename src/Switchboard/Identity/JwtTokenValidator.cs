@@ -1,7 +1,6 @@
-using System.Collections;
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -76,15 +75,16 @@ internal sealed class JwtTokenValidator : ITokenValidator, IDisposable
                 : IdentityResult.Refuse(CloseCodes.Unauthorized, "invalid token: " + Describe(result.Exception));
         }
 
-        if (!result.Claims.TryGetValue("sub", out var sub) || sub is not string user || !NameRules.IsValid(user))
+        var claims = result.ClaimsIdentity.Claims;
+        if (ClaimMapping.FindUser(claims, "sub") is not { ValueType: ClaimValueTypes.String, Value: var user } || !NameRules.IsValid(user))
         {
-            return IdentityResult.Refuse(CloseCodes.Unauthorized, "invalid token: sub must be a user id of 1-128 characters of A-Z a-z 0-9 _ - : . @ / = +");
+            return IdentityResult.Refuse(CloseCodes.Unauthorized, "invalid token: sub must be a user id of " + ClaimMapping.UserRule);
         }
 
         // The token stays acceptable until exp plus the clock skew; closing earlier would refuse, a
         // moment later, a token that validation has just accepted.
         var expires = result.SecurityToken.ValidTo + _parameters.ClockSkew;
-        var granted = result.Claims.TryGetValue(_options.RoomsClaim, out var rooms) ? ReadRooms(rooms) : [];
+        var granted = ClaimMapping.ReadRooms(claims, _options.RoomsClaim);
         return IdentityResult.Accept(new ConnectionIdentity(user, false, new DateTimeOffset(expires, TimeSpan.Zero), granted));
     }
 
@@ -109,14 +109,6 @@ internal sealed class JwtTokenValidator : ITokenValidator, IDisposable
         rsa.ImportFromPem(pem);
         return (new RsaSecurityKey(rsa), SecurityAlgorithms.RsaSha256, rsa);
     }
-
-    private static string[] ReadRooms(object claim) => claim switch
-    {
-        string one => one.Split(' ', StringSplitOptions.RemoveEmptyEntries),
-        JsonElement { ValueKind: JsonValueKind.Array } array => array.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToArray(),
-        IEnumerable many => many.OfType<object>().Select(o => o.ToString()).OfType<string>().ToArray(),
-        _ => [],
-    };
 
     // Exception messages of IdentityModel can echo token contents; clients get a category only.
     private static string Describe(Exception? exception) => exception switch

@@ -6,6 +6,9 @@ public sealed class AuthOptions
     /// <summary>JWT validation. With neither a secret nor a public key, tokens are not accepted.</summary>
     public JwtOptions Jwt { get; set; } = new();
 
+    /// <summary>Identity from the hosting app's own authentication (cookie, JwtBearer...), tried before any token.</summary>
+    public AppAuthOptions App { get; set; } = new();
+
     /// <summary>
     /// INSECURE, development only: take the user id from the <c>?user=</c> query string, so anyone can
     /// claim to be anyone. Logged as a warning at start-up.

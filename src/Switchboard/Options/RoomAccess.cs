@@ -6,10 +6,10 @@ public static class RoomAccess
     /// <summary>Every connection, anonymous ones included.</summary>
     public const string Anyone = "anyone";
 
-    /// <summary>Connections with a verified identity (a token, or the development <c>?user=</c>).</summary>
+    /// <summary>Connections with a verified identity (a token, the hosting app's sign-in, or the development <c>?user=</c>).</summary>
     public const string Authenticated = "authenticated";
 
-    /// <summary>Connections whose token lists the room (or a matching pattern) in its rooms claim.</summary>
+    /// <summary>Connections whose token (or app user) lists the room, or a matching pattern, in its rooms claim.</summary>
     public const string Granted = "granted";
 
     /// <summary>No connection.</summary>

@@ -25,6 +25,10 @@ internal static class SecurityRules
         require(keyProblem is null, "Auth:Jwt:PublicKeyFile", $"{keyProblem} ('{jwt.PublicKeyFile}')");
         require(jwt.ClockSkewSeconds is >= 0 and <= 600, "Auth:Jwt:ClockSkewSeconds", "must be between 0 and 600");
         require(!string.IsNullOrWhiteSpace(jwt.RoomsClaim), "Auth:Jwt:RoomsClaim", "must not be empty");
+        var app = options.Auth.App;
+        require(app.Scheme is null || !string.IsNullOrWhiteSpace(app.Scheme), "Auth:App:Scheme", "must not be blank (leave it unset to use the user the app's authentication set)");
+        require(app.UserClaim is null || !string.IsNullOrWhiteSpace(app.UserClaim), "Auth:App:UserClaim", "must not be blank (leave it unset for NameIdentifier, then sub)");
+        require(!string.IsNullOrWhiteSpace(app.RoomsClaim), "Auth:App:RoomsClaim", "must not be empty");
         require(options.Auth.FirstMessageTimeoutSeconds is > 0 and <= 300, "Auth:FirstMessageTimeoutSeconds", "must be greater than 0 and at most 300");
         require(options.Api.Keys.TrueForAll(k => k.Length >= MinApiKeyLength), "Api:Keys", $"must each be at least {MinApiKeyLength} characters");
         require(options.AllowedOrigins.TrueForAll(IsOrigin), "AllowedOrigins", "must be origins such as https://app.example.com (http or https, a host, no path), or *");

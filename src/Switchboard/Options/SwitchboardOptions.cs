@@ -36,6 +36,9 @@ public sealed class SwitchboardOptions
     /// <summary>Room permissions.</summary>
     public RoomsOptions Rooms { get; set; } = new();
 
+    /// <summary>Where the endpoints are mapped.</summary>
+    public PathsOptions Paths { get; set; } = new();
+
     /// <summary>
     /// Browser origins (<c>https://app.example.com</c>) allowed to open WebSockets; <c>*</c> allows any.
     /// Requests without an <c>Origin</c> header (non-browser clients) are always allowed, and so is the

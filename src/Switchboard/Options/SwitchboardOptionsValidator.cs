@@ -43,6 +43,7 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
         Require(limits.MaxAnonymousConnectionsPerIp >= 1, "Limits:MaxAnonymousConnectionsPerIp", "must be at least 1");
         Require(limits.HandshakeTimeoutSeconds is > 0 and <= 300, "Limits:HandshakeTimeoutSeconds", "must be greater than 0 and at most 300");
         SecurityRules.Validate(options, Require);
+        PathRules.Validate(options.Paths, Require);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -28,6 +28,13 @@ public sealed class TestServer : IAsyncDisposable
     }
 
     /// <summary>http://127.0.0.1:PORT/</summary>
+    /// <summary>
+    /// Host settings for every in-process app of the tests: no watching of the settings files. Each
+    /// watcher holds an inotify instance, of which a user has 128 on the whole machine, and parallel
+    /// test classes (and other test runs) starting apps at once would exhaust them.
+    /// </summary>
+    public static readonly string[] HostArgs = ["--hostBuilder:reloadConfigOnChange=false"];
+
     public Uri BaseUri { get; }
 
     /// <summary>A client for the HTTP API.</summary>
@@ -45,7 +52,7 @@ public sealed class TestServer : IAsyncDisposable
     /// </summary>
     public static async Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null, ILoggerProvider? logs = null, bool pages = false)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing", Args = TestServer.HostArgs });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         if (logs is not null)

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Switchboard.Options;
 
 namespace Switchboard.Hosting.Health;
 
@@ -17,10 +18,10 @@ internal static class HealthEndpoints
     /// <summary>The tag of the checks <c>/readyz</c> runs; an app may add its own checks with it.</summary>
     public const string ReadyTag = "switchboard-ready";
 
-    public static void Map(IEndpointRouteBuilder endpoints)
+    public static void Map(IEndpointRouteBuilder endpoints, PathsOptions paths)
     {
-        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = static _ => false, ResponseWriter = WriteAsync });
-        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions
+        endpoints.MapHealthChecks(paths.Health, new HealthCheckOptions { Predicate = static _ => false, ResponseWriter = WriteAsync });
+        endpoints.MapHealthChecks(paths.Ready, new HealthCheckOptions
         {
             Predicate = static check => check.Tags.Contains(ReadyTag),
             ResponseWriter = WriteAsync,
