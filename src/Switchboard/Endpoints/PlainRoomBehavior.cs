@@ -30,7 +30,12 @@ internal sealed class PlainRoomBehavior(PlainRooms rooms, string room, RoomPolic
             return ValueTask.CompletedTask;
         }
 
-        _joined = rooms.Join(room, connection);
+        _joined = rooms.Join(room, connection, limits.MaxPlainRoomMembers);
+        if (_joined is null)
+        {
+            connection.RequestClose(CloseCodes.TooManyConnections, $"{room} is full ({limits.MaxPlainRoomMembers} members)");
+        }
+
         return ValueTask.CompletedTask;
     }
 

@@ -15,15 +15,21 @@ public sealed class PlainRooms
     public IReadOnlyList<(string Room, int Connections)> Rooms() =>
         _rooms.Values.Select(r => (r.Name, r.Members.Length)).OrderBy(r => r.Name, StringComparer.Ordinal).ToArray();
 
-    internal PlainRoom Join(string name, Connection connection)
+    /// <summary>Adds <paramref name="connection"/> to the room; null when the room already has <paramref name="maxMembers"/>.</summary>
+    internal PlainRoom? Join(string name, Connection connection, int maxMembers)
     {
         while (true)
         {
             var room = _rooms.GetOrAdd(name, static n => new PlainRoom(n));
-            if (room.TryAdd(connection))
+            switch (room.TryAdd(connection, maxMembers))
             {
-                return room;
+                case PlainRoom.AddResult.Added:
+                    return room;
+                case PlainRoom.AddResult.Full:
+                    return null;
             }
+
+            // The room closed as its last member left: take the next one.
         }
     }
 
@@ -44,17 +50,33 @@ public sealed class PlainRooms
 
         public Connection[] Members => Volatile.Read(ref _members);
 
-        public bool TryAdd(Connection connection)
+        public enum AddResult
+        {
+            Added,
+            Closed,
+            Full,
+        }
+
+        /// <summary>
+        /// Adds a member unless the room closed or is full. The cap also bounds the copy each join
+        /// makes of the member array that broadcasts read without a lock.
+        /// </summary>
+        public AddResult TryAdd(Connection connection, int maxMembers)
         {
             lock (this)
             {
                 if (_closed)
                 {
-                    return false;
+                    return AddResult.Closed;
+                }
+
+                if (_members.Length >= maxMembers)
+                {
+                    return AddResult.Full;
                 }
 
                 Volatile.Write(ref _members, [.. _members, connection]);
-                return true;
+                return AddResult.Added;
             }
         }
 

@@ -43,6 +43,12 @@ public sealed class LimitsOptions
     /// <summary>Most simultaneous connections of one user; one more is closed with 4504.</summary>
     public int MaxConnectionsPerUser { get; set; } = 100;
 
+    /// <summary>
+    /// Most members of one plain room (<c>/rooms/{room}</c>) on a node; one more is closed with 4504.
+    /// Every frame in a plain room goes to every member, so its size is its cost per frame.
+    /// </summary>
+    public int MaxPlainRoomMembers { get; set; } = 1_000;
+
     /// <summary>Most simultaneous connections from one client address (an IPv6 client's /64); one more gets HTTP 429.</summary>
     public int MaxConnectionsPerIp { get; set; } = 10_000;
 

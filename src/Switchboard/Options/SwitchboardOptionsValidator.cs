@@ -36,6 +36,7 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
         Require(limits.RateLimitStrikes >= 1, "Limits:RateLimitStrikes", "must be at least 1");
         Require(limits.MaxConnectionsPerUser >= 1, "Limits:MaxConnectionsPerUser", "must be at least 1");
         Require(limits.MaxConnectionsPerIp >= 1, "Limits:MaxConnectionsPerIp", "must be at least 1");
+        Require(limits.MaxPlainRoomMembers >= 1, "Limits:MaxPlainRoomMembers", "must be at least 1");
         Require(limits.MaxMembersForPresenceEvents >= 0, "Limits:MaxMembersForPresenceEvents", "must be at least 0");
         Require(limits.AcceptsPerSecond >= 1, "Limits:AcceptsPerSecond", "must be at least 1");
         Require(limits.AcceptsPerSecondPerIp > 0, "Limits:AcceptsPerSecondPerIp", "must be greater than 0");

@@ -34,6 +34,7 @@ public sealed class SecurityOptionsValidationTests
         { "Switchboard:Limits:RateLimitStrikes", "0", "Switchboard:Limits:RateLimitStrikes" },
         { "Switchboard:Limits:MaxConnectionsPerUser", "0", "Switchboard:Limits:MaxConnectionsPerUser" },
         { "Switchboard:Limits:MaxConnectionsPerIp", "0", "Switchboard:Limits:MaxConnectionsPerIp" },
+        { "Switchboard:Limits:MaxPlainRoomMembers", "0", "Switchboard:Limits:MaxPlainRoomMembers" },
         { "Switchboard:Limits:AcceptsPerSecond", "0", "Switchboard:Limits:AcceptsPerSecond" },
         { "Switchboard:Limits:AcceptsPerSecondPerIp", "0", "Switchboard:Limits:AcceptsPerSecondPerIp" },
         { "Switchboard:Limits:AcceptBurstPerIp", "0", "Switchboard:Limits:AcceptBurstPerIp" },

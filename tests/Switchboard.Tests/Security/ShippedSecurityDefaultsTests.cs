@@ -40,6 +40,7 @@ public sealed class ShippedSecurityDefaultsTests
         Assert.Equal(defaults.Limits.RateLimitStrikes, shipped.Limits.RateLimitStrikes);
         Assert.Equal(defaults.Limits.MaxConnectionsPerUser, shipped.Limits.MaxConnectionsPerUser);
         Assert.Equal(defaults.Limits.MaxConnectionsPerIp, shipped.Limits.MaxConnectionsPerIp);
+        Assert.Equal(defaults.Limits.MaxPlainRoomMembers, shipped.Limits.MaxPlainRoomMembers);
         Assert.Equal(defaults.Limits.AcceptsPerSecond, shipped.Limits.AcceptsPerSecond);
         Assert.Equal(defaults.Limits.AcceptsPerSecondPerIp, shipped.Limits.AcceptsPerSecondPerIp);
         Assert.Equal(defaults.Limits.AcceptBurstPerIp, shipped.Limits.AcceptBurstPerIp);
