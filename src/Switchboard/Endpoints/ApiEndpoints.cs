@@ -152,6 +152,14 @@ internal static class ApiEndpoints
     /// </summary>
     private static async Task<(JsonDocument? Body, IResult? Error)> ReadBodyAsync(HttpContext context)
     {
+        // A web page may send text/plain or form bodies to any address without asking (no CORS
+        // preflight), so a JSON API that accepted them could be driven by a page in a developer's
+        // browser against a key-less local server. application/json always needs a preflight.
+        if (!context.Request.HasJsonContentType())
+        {
+            return (null, Error(ErrorCodes.BadRequest, "Content-Type must be application/json", StatusCodes.Status415UnsupportedMediaType));
+        }
+
         try
         {
             var document = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);

@@ -34,8 +34,19 @@ internal sealed partial class StartupWarnings(IOptions<SwitchboardOptions> optio
             NoIdentitySource(logger);
         }
 
+        var jwt = settings.Auth.Jwt;
+        if (!string.IsNullOrEmpty(jwt.PublicKeyFile) && (jwt.Issuer is null || jwt.Audience is null))
+        {
+            UnboundPublicKey(logger);
+        }
+
         return Task.CompletedTask;
     }
+
+    // A public key usually belongs to an identity provider that signs tokens for many services: without
+    // Issuer and Audience, a token it minted for any of them is accepted here.
+    [LoggerMessage(2005, LogLevel.Warning, "Switchboard:Auth:Jwt:PublicKeyFile is set without both Issuer and Audience: any token its key signed, for any service, is accepted. Set Switchboard:Auth:Jwt:Issuer and Audience.")]
+    private static partial void UnboundPublicKey(ILogger logger);
 
     [LoggerMessage(2002, LogLevel.Warning, "Switchboard:Auth:AllowAnonymous is on: connections without a token are accepted as anonymous users.")]
     private static partial void AnonymousAllowed(ILogger logger);

@@ -10,7 +10,7 @@ namespace Switchboard.Tests.Endpoints;
 /// <summary>
 /// The HTTP API's bodies are bounded by the server's own request size limit (MaxMessageBytes): a body
 /// over it gets 413 with the API's error shape whether its length was declared or not, and the node
-/// keeps serving.
+/// keeps serving. Bodies must be declared JSON: the types a page may send without a preflight get 415.
 /// </summary>
 [Trait("Category", "integration")]
 public sealed class ApiBodyLimitTests : IAsyncLifetime
@@ -52,6 +52,30 @@ public sealed class ApiBodyLimitTests : IAsyncLifetime
         using var response = await _server.Http.PostAsync(new Uri("api/publish", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("multipart/form-data; boundary=x")]
+    [InlineData(null)]
+    public async Task ABodyAPageCouldSendWithoutAPreflightIsRefusedWith415AndPublishesNothing(string? contentType)
+    {
+        await using var member = await _server.ConnectAsync("watcher");
+        await member.RequestAsync("""{"op":"join","room":"news"}""");
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes("""{"room":"news","data":"forged"}"""));
+        if (contentType is not null)
+        {
+            content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        }
+
+        using var refused = await _server.Http.PostAsync(new Uri("api/publish", UriKind.Relative), content);
+        using var genuine = await _server.Http.PostAsync(new Uri("api/publish", UriKind.Relative), new StringContent("""{"room":"news","data":"genuine"}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, refused.StatusCode);
+        using var error = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+        Assert.Equal("bad_request", error.RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("genuine", (await member.ExpectAsync("message")).GetProperty("data").GetString());
     }
 
     private static async Task AssertTooLargeAsync(HttpResponseMessage response)

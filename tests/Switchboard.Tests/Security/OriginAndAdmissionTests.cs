@@ -258,7 +258,7 @@ public sealed class OriginAndAdmissionTests
         await second.AssertClosedWithAsync(CloseCodes.TooManyConnections);
 
         // The room's first publication is the sentinel: the refused connection published nothing.
-        using var sentinel = await server.Http.PostAsync("/api/publish", new StringContent("""{"room":"vip","data":"sentinel"}"""));
+        using var sentinel = await server.Http.PostAsync("/api/publish", new StringContent("""{"room":"vip","data":"sentinel"}""", System.Text.Encoding.UTF8, "application/json"));
         sentinel.EnsureSuccessStatusCode();
         var message = await first.ExpectAsync("message");
         Assert.Equal("sentinel", message.GetProperty("data").GetString());
