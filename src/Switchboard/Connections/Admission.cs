@@ -21,6 +21,7 @@ internal sealed class Admission : IDisposable
     private readonly TokenBucketRateLimiter _accepts;
     private readonly PartitionedRateLimiter<string> _acceptsPerAddress;
     private readonly HashSet<string> _allowedOrigins;
+    private readonly string? _publicOrigin;
     private readonly ConcurrentDictionary<string, int> _perIp = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _perUser = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _anonymousPerIp = new(StringComparer.Ordinal);
@@ -35,11 +36,13 @@ internal sealed class Admission : IDisposable
         _acceptsPerAddress = PartitionedRateLimiter.Create<string, string>(address =>
             RateLimitPartition.GetTokenBucketLimiter(address, _ => Bucket(limits.AcceptsPerSecondPerIp, limits.AcceptBurstPerIp)));
         _allowedOrigins = _options.AllowedOrigins.Select(NormalizeOrigin).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        _publicOrigin = string.IsNullOrEmpty(_options.PublicOrigin) ? null : NormalizeOrigin(_options.PublicOrigin);
     }
 
     /// <summary>
     /// Browsers send <c>Origin</c>; other clients do not and are allowed. A browser page may connect
-    /// from the server's own origin, from a configured origin, or from localhost when allowed.
+    /// from the server's own origin (<c>PublicOrigin</c>, or else the request's <c>Host</c>), from a
+    /// configured origin, or from localhost when allowed.
     /// </summary>
     public bool IsOriginAllowed(HttpContext context)
     {
@@ -54,7 +57,13 @@ internal sealed class Admission : IDisposable
             return false;
         }
 
-        return string.Equals(uri.Authority, context.Request.Host.Value, StringComparison.OrdinalIgnoreCase)
+        // The server's own origin: the configured public one, or else the one the request names in Host.
+        // Host is the client's to write, so a DNS-rebinding page (evil.example resolving to this server)
+        // matches it; a configured PublicOrigin cannot be matched that way.
+        var sameOrigin = _publicOrigin is not null
+            ? string.Equals(NormalizeOrigin(origin), _publicOrigin, StringComparison.OrdinalIgnoreCase)
+            : string.Equals(uri.Authority, context.Request.Host.Value, StringComparison.OrdinalIgnoreCase);
+        return sameOrigin
             || _allowedOrigins.Contains(NormalizeOrigin(origin))
             || (_options.AllowLocalhostOrigins && uri.IsLoopback);
     }

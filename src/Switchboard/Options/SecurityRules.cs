@@ -31,6 +31,7 @@ internal static class SecurityRules
         require(!string.IsNullOrWhiteSpace(app.RoomsClaim), "Auth:App:RoomsClaim", "must not be empty");
         require(options.Auth.FirstMessageTimeoutSeconds is > 0 and <= 300, "Auth:FirstMessageTimeoutSeconds", "must be greater than 0 and at most 300");
         require(options.Api.Keys.TrueForAll(k => k.Length >= MinApiKeyLength), "Api:Keys", $"must each be at least {MinApiKeyLength} characters");
+        require(string.IsNullOrEmpty(options.PublicOrigin) || (options.PublicOrigin != "*" && IsOrigin(options.PublicOrigin)), "PublicOrigin", "must be an origin such as https://chat.example.com (http or https, a host, no path)");
         require(options.AllowedOrigins.TrueForAll(IsOrigin), "AllowedOrigins", "must be origins such as https://app.example.com (http or https, a host, no path), or *");
         require(options.TrustedProxies.TrueForAll(p => IPAddress.TryParse(p, out _) || IPNetwork.TryParse(p, out _)), "TrustedProxies", "must be IP addresses or networks in CIDR notation (10.0.0.0/8)");
         for (var i = 0; i < options.Rooms.Rules.Count; i++)

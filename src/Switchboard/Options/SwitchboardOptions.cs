@@ -46,6 +46,13 @@ public sealed class SwitchboardOptions
     /// </summary>
     public List<string> AllowedOrigins { get; set; } = [];
 
+    /// <summary>
+    /// The origin browsers load this server's own pages from (<c>https://chat.example.com</c>). When set,
+    /// it is the server's own origin for the origin check, instead of the request's <c>Host</c> header,
+    /// which a DNS-rebinding page controls.
+    /// </summary>
+    public string? PublicOrigin { get; set; }
+
     /// <summary>Whether any <c>http://localhost:*</c> or <c>http://127.0.0.1:*</c> origin is allowed (on in development).</summary>
     public bool AllowLocalhostOrigins { get; set; }
 

@@ -82,6 +82,25 @@ public sealed class OriginAndAdmissionTests
         Assert.Equal(HttpStatusCode.Forbidden, answer.Status);
     }
 
+    [Fact]
+    public async Task ADnsRebindingPageMatchesTheHostHeaderButNotAConfiguredPublicOrigin()
+    {
+        // A page on rebind.example whose name now resolves to this server: its Origin and the Host its
+        // browser sends agree, so a check against Host lets it in; a configured public origin does not.
+        var rebinding = new Dictionary<string, string> { ["Origin"] = "http://rebind.example:8080", ["Host"] = "rebind.example:8080" };
+        await using (var byHost = await TestServer.StartAsync())
+        {
+            Assert.True((await UpgradeProbe.SendAsync(byHost.BaseUri, "/ws", rebinding)).Upgraded);
+        }
+
+        await using var byOrigin = await TestServer.StartAsync(new Dictionary<string, string?> { ["Switchboard:PublicOrigin"] = "https://chat.example.com" });
+        var refused = await UpgradeProbe.SendAsync(byOrigin.BaseUri, "/ws", rebinding);
+        var own = await UpgradeProbe.SendAsync(byOrigin.BaseUri, "/ws", new Dictionary<string, string> { ["Origin"] = "https://chat.example.com" });
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.Status);
+        Assert.True(own.Upgraded);
+    }
+
     [Theory]
     [InlineData("https://app.example.com", "https://app.example.com", true)]
     [InlineData("https://app.example.com", "https://APP.example.com", true)]

@@ -22,6 +22,8 @@ public sealed class SecurityOptionsValidationTests
         { "Switchboard:Api:Keys:0", "fifteen-chars-x", "Switchboard:Api:Keys" },
         { "Switchboard:AllowedOrigins:0", "app.example.com", "Switchboard:AllowedOrigins" },
         { "Switchboard:AllowedOrigins:0", "localhost:3000", "Switchboard:AllowedOrigins" },
+        { "Switchboard:PublicOrigin", "*", "Switchboard:PublicOrigin" },
+        { "Switchboard:PublicOrigin", "https://chat.example.com/app", "Switchboard:PublicOrigin" },
         { "Switchboard:TrustedProxies:0", "proxy.internal", "Switchboard:TrustedProxies" },
         { "Switchboard:TrustedProxies:0", "10.0.0.0/33", "Switchboard:TrustedProxies" },
         { "Switchboard:Rooms:Rules:0:Join", "everyone", "Switchboard:Rooms:Rules:0:Join" },
