@@ -42,6 +42,7 @@ internal static class LoadCommand
         {
             url, mode, clients, publishers, rate, duration, warmup, payload, room, rooms, serverPid, concurrency, window,
             drain, processes, sources, users, warmupConnections, json, minThroughput, maxP99, minConnectRate, maxBytes, workerIndex,
+            Soak.SoakCommand.Create(),
         };
 
         root.SetAction(async (parse, cancellationToken) =>
