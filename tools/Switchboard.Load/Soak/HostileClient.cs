@@ -138,7 +138,9 @@ internal static class HostileClient
             var junk = Garbage[random.Next(Garbage.Length)];
             await socket.SendAsync(junk, WebSocketMessageType.Text, true, cancellationToken);
             await socket.SendAsync(new byte[] { 0xFF, 0x00, 0x13 }, WebSocketMessageType.Binary, true, cancellationToken);
-            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+            // A few bad frames a second, within the command rate: garbage is judged by how it is
+            // answered, and a flood of it is the flood client's part.
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
         }
     }
 

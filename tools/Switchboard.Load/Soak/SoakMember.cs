@@ -22,6 +22,7 @@ internal sealed class SoakMember(Uri url, string room, SoakTally tally)
     private string? _epoch;
     private bool _sentSince;
     private volatile bool _leaving;
+    private int _reconnecting;
 
     /// <summary>Whether the member is connected and reading.</summary>
     public bool IsOpen => _receiveLoop is { IsCompleted: false };
@@ -53,9 +54,22 @@ internal sealed class SoakMember(Uri url, string room, SoakTally tally)
     /// <summary>Drops the connection (abruptly or with a close frame) and comes back with <c>since</c>.</summary>
     public async Task ReconnectAsync(bool abrupt, CancellationToken cancellationToken)
     {
-        await DisconnectAsync(abrupt);
-        tally.OnReconnect();
-        await ConnectAsync(cancellationToken);
+        // Churn and the return of closed members may pick the same member in one tick: one of them does it.
+        if (Interlocked.Exchange(ref _reconnecting, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            await DisconnectAsync(abrupt);
+            tally.OnReconnect();
+            await ConnectAsync(cancellationToken);
+        }
+        finally
+        {
+            Volatile.Write(ref _reconnecting, 0);
+        }
     }
 
     /// <summary>Leaves for good.</summary>

@@ -160,6 +160,12 @@ internal sealed class SoakRun(SoakSettings settings)
                     batch.Add(Reconnect(member, abrupt: random.Next(2) == 0, stop));
                 }
 
+                // Members the server closed come back as a client library would, a bounded number a second.
+                foreach (var closed in members.Where(m => !m.IsOpen).Take(settings.ConnectConcurrency))
+                {
+                    batch.Add(Reconnect(closed, abrupt: false, stop));
+                }
+
                 await Task.WhenAll(batch);
             }
         }
