@@ -143,6 +143,11 @@ internal sealed class SoakMember(Uri url, string room, SoakTally tally)
         {
             // Dropped: by us when leaving, otherwise counted below.
         }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            // A line the member could not read: the server broke the protocol (or this tool has a bug).
+            tally.OnUnreadable(ex.Message);
+        }
 
         if (!_leaving)
         {

@@ -37,6 +37,10 @@ internal sealed class SoakReport
 
     public required long UnexpectedCloses { get; init; }
 
+    public required long Unreadable { get; init; }
+
+    public string? FirstUnreadable { get; init; }
+
     public required long HostileStarted { get; init; }
 
     public required long HostileClosed { get; init; }
@@ -57,6 +61,11 @@ internal sealed class SoakReport
             if (Duplicates > 0 || Gaps > 0)
             {
                 problems.Add($"members saw {Duplicates} duplicate and {Gaps} missing offset(s)");
+            }
+
+            if (Unreadable > 0)
+            {
+                problems.Add($"members could not read {Unreadable} line(s), the first: {FirstUnreadable}");
             }
 
             if (Delivered == 0)

@@ -65,6 +65,8 @@ internal sealed class SoakRun(SoakSettings settings)
             RecoveredMessages = _tally.RecoveredMessages,
             Unrecoverable = _tally.Unrecoverable,
             UnexpectedCloses = _tally.UnexpectedCloses,
+            Unreadable = _tally.Unreadable,
+            FirstUnreadable = _tally.FirstUnreadable,
             HostileStarted = _tally.HostileStarted,
             HostileClosed = _tally.HostileClosed,
             Published = Interlocked.Read(ref _published),
@@ -224,7 +226,7 @@ internal sealed class SoakRun(SoakSettings settings)
                 var sample = await ServerSample.TakeAsync(settings.ServerPid, http, _clock.Elapsed.TotalSeconds, stop);
                 _samples.Add(sample);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  {sample.Seconds,6:F0} s  RSS {sample.RssBytes / 1048576,7:F1} MiB  heap {sample.HeapBytes / 1048576,7:F1} MiB  fds {sample.OpenFiles,6}  sockets {sample.Sockets,6}  threads {sample.Threads,4}  connections {sample.Connections,6}  rooms {sample.Rooms,6}  queued {sample.QueueBytes / 1024,8:F1} KiB  delivered {_tally.Delivered,12:N0}"));
+                    $"  {sample.Seconds,6:F0} s  RSS {sample.RssBytes / 1048576,7:F1} MiB  heap {sample.HeapBytes / 1048576,7:F1} MiB  fds {sample.OpenFiles,6}  sockets {sample.Sockets,6}  threads {sample.Threads,4}  connections {sample.Connections,6}  rooms {sample.Rooms,6}  queued {sample.QueueBytes / 1024,8:F1} KiB  delivered {_tally.Delivered,12:N0}  server-closed {_tally.UnexpectedCloses:N0}  unreadable {_tally.Unreadable:N0}"));
             }
         }
         catch (OperationCanceledException)

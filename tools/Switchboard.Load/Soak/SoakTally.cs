@@ -12,6 +12,7 @@ internal sealed class SoakTally
     private long _unexpectedCloses;
     private long _hostileClosed;
     private long _hostileStarted;
+    private long _unreadable;
 
     public long Delivered => Interlocked.Read(ref _delivered);
 
@@ -35,6 +36,19 @@ internal sealed class SoakTally
 
     /// <summary>Hostile clients the server closed (rate limits, protocol errors, heartbeat timeouts).</summary>
     public long HostileClosed => Interlocked.Read(ref _hostileClosed);
+
+    /// <summary>Lines a member could not read; the first one's error is kept for the report.</summary>
+    public long Unreadable => Interlocked.Read(ref _unreadable);
+
+    public string? FirstUnreadable { get; private set; }
+
+    public void OnUnreadable(string error)
+    {
+        if (Interlocked.Increment(ref _unreadable) == 1)
+        {
+            FirstUnreadable = error;
+        }
+    }
 
     public void OnDelivered() => Interlocked.Increment(ref _delivered);
 
