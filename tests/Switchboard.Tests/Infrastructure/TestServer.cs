@@ -75,6 +75,9 @@ public sealed class TestServer : IAsyncDisposable
             ["Switchboard:Limits:AcceptsPerSecondPerIp"] = "1000000",
             ["Switchboard:Limits:AcceptBurstPerIp"] = "1000000",
             ["Switchboard:Shutdown:DrainSeconds"] = "3",
+            // Many tests publish through the API before anyone joins and then read the history; the
+            // default (nothing kept for rooms nobody joined) is tested in Hostile/HistoryBudgetTests.
+            ["Switchboard:History:KeepUnjoinedRooms"] = "true",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
