@@ -95,6 +95,40 @@ public sealed class MemoryBrokerHistoryBudgetTests
         Assert.Equal((ulong[])[1UL], await OffsetsAsync(broker, "room"));
     }
 
+    [Fact]
+    public async Task ConcurrentPublishersAcrossRoomsLeaveTheNodeWithinItsBudgetAndTheAccountsAgree()
+    {
+        const int rooms = 16;
+        var payload = Payload(3000);
+        var budget = 40 * Cost("room00", "user0", payload);
+        var broker = Start(new HistoryOptions { MaxBytesPerNode = budget, MaxBytesPerRoom = budget / 4, MaxBytesPerUser = budget / 2 });
+        await JoinAsync(broker, [.. Enumerable.Range(0, rooms).Select(r => $"room{r:00}")]);
+
+        // Four publishers race over all rooms, so rooms' locks, the ledger and the node's evictions interleave.
+        var publishers = Enumerable.Range(0, 4).Select(p => Task.Run(async () =>
+        {
+            for (var i = 0; i < 400; i++)
+            {
+                await PublishAsync(broker, $"room{(i * 7 + p) % rooms:00}", "user" + p, payload);
+            }
+        }));
+        await Task.WhenAll(publishers).WaitAsync(TimeSpan.FromSeconds(30));
+
+        long counted = 0;
+        var retained = 0;
+        for (var r = 0; r < rooms; r++)
+        {
+            var read = await broker.ReadStreamAsync($"room{r:00}", null, 100, CancellationToken.None).AsTask().WaitAsync(Timeout);
+            counted += read.Publications.Sum(p => p.RetainedBytes);
+            retained += read.Publications.Count;
+        }
+
+        Assert.True(broker.RetainedBytes <= budget, $"{broker.RetainedBytes} bytes retained over a budget of {budget}");
+        Assert.Equal(counted, broker.RetainedBytes);
+        Assert.Equal(retained, broker.RetainedCount);
+        Assert.Equal(counted, Enumerable.Range(0, 4).Sum(p => broker.RetainedBytesOf("user" + p)));
+    }
+
     private MemoryBroker Start(HistoryOptions history, RecordingHandler? handler = null)
     {
         var options = new SwitchboardOptions { History = history };
