@@ -33,6 +33,8 @@ internal sealed class BenchNode : IAsyncDisposable
             ["Switchboard:Broker"] = redis is null ? "memory" : "redis",
             ["Switchboard:Redis:Configuration"] = redis,
             ["Switchboard:Auth:AllowQueryUser"] = "true",
+            // The benchmark's rooms are covered by no rule.
+            ["Switchboard:Rooms:AllowAll"] = "true",
             ["Switchboard:Limits:PublishesPerSecond"] = "1000000",
             ["Switchboard:Limits:PublishBurst"] = "1000000",
             ["Switchboard:Limits:CommandsPerSecond"] = "1000000",

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Switchboard.Connections;
+using Switchboard.Metrics;
 using Switchboard.Options;
 using Switchboard.Protocol;
 using Switchboard.Telemetry;
@@ -13,19 +14,34 @@ namespace Switchboard.Brokers;
 /// delivery line; fan-out happens after it is released, one deliverer per room at a time, so a join
 /// reading the stream never waits behind a fan-out to thousands of members.
 /// </summary>
+/// <remarks>
+/// Retained history is bounded per room (count and bytes), per publishing user and per node
+/// (<see cref="HistoryOptions"/>); <see cref="HistoryLedger"/> keeps the node-wide account.
+/// </remarks>
 public sealed class MemoryBroker : IBroker
 {
     private readonly ConcurrentDictionary<string, MemoryRoomStream> _streams = new(StringComparer.Ordinal);
     private readonly HistoryOptions _history;
+    private readonly HistoryLedger _ledger;
+    private readonly Func<string, MemoryRoomStream> _newStream;
+    // Serializes evictions for the node budget; taken before any stream's lock, never inside one.
+    private readonly Lock _evicting = new();
     private readonly TimeProvider _time;
     private IBrokerHandler? _handler;
 
-    /// <summary>Creates the broker.</summary>
-    public MemoryBroker(IOptions<SwitchboardOptions> options, TimeProvider time)
+    /// <summary>Creates the broker; with <paramref name="metrics"/>, it reports its retained history.</summary>
+    public MemoryBroker(IOptions<SwitchboardOptions> options, TimeProvider time, SwitchboardMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _history = options.Value.History;
         _time = time;
+        // Reported only where this broker serves: with another broker it exists for the sweeper alone and holds nothing.
+        metrics = options.Value.Broker == "memory" ? metrics : null;
+        var dropped = metrics?.Meter.CreateCounter<long>("switchboard.history.dropped", description: "Publications a history byte budget pushed out before their time, or kept out, by reason (room_bytes, user_bytes, node_bytes).");
+        _ledger = new HistoryLedger(_history, dropped);
+        _newStream = room => new MemoryRoomStream(room, _ledger);
+        metrics?.Meter.CreateObservableGauge("switchboard.history.bytes", () => _ledger.Bytes, description: "Bytes of history the in-memory broker retains on this node, as the History byte budgets count them.");
+        metrics?.Meter.CreateObservableGauge("switchboard.history.publications", () => _ledger.Count, description: "Publications the in-memory broker retains in history on this node.");
     }
 
     private IBrokerHandler Handler => _handler ?? throw new InvalidOperationException("The broker is not attached to a node.");
@@ -34,6 +50,15 @@ public sealed class MemoryBroker : IBroker
 
     /// <summary>The number of room streams currently held, for tests and metrics.</summary>
     public int StreamCount => _streams.Count;
+
+    /// <summary>Bytes of history retained on this node, as the budgets count them (<c>switchboard.history.bytes</c>).</summary>
+    public long RetainedBytes => _ledger.Bytes;
+
+    /// <summary>Publications retained in history on this node.</summary>
+    public int RetainedCount => _ledger.Count;
+
+    /// <summary>Bytes of history retained for publications of <paramref name="user"/> on this node.</summary>
+    public long RetainedBytesOf(string user) => _ledger.UserBytes(user);
 
     /// <inheritdoc/>
     public void Attach(IBrokerHandler handler) => _handler = handler;
@@ -49,7 +74,7 @@ public sealed class MemoryBroker : IBroker
         var trace = SwitchboardTracing.CurrentPublish?.Context ?? default;
         while (true)
         {
-            var stream = _streams.GetOrAdd(room, static r => new MemoryRoomStream(r));
+            var stream = _streams.GetOrAdd(room, _newStream);
             Publication publication;
             StreamPosition position;
             lock (stream)
@@ -59,9 +84,11 @@ public sealed class MemoryBroker : IBroker
                     continue;
                 }
 
-                publication = stream.Append(from, payload, isBinary, _history.Size, _time.GetUtcNow(), trace);
+                publication = stream.Append(from, payload, isBinary, _time.GetUtcNow(), trace);
                 position = stream.Position;
             }
+
+            EnforceNodeBudget();
 
             stream.Deliveries.Deliver(Handler);
             var delivered = stream.Deliveries.WhenDelivered(publication.Offset);
@@ -74,6 +101,27 @@ public sealed class MemoryBroker : IBroker
         {
             await delivered.WaitAsync(cancellationToken).ConfigureAwait(false);
             return position;
+        }
+    }
+
+    /// <summary>Pushes the node's oldest retained publications out until the node is within <c>History:MaxBytesPerNode</c>.</summary>
+    private void EnforceNodeBudget()
+    {
+        if (_ledger.Bytes <= _history.MaxBytesPerNode)
+        {
+            return;
+        }
+
+        lock (_evicting)
+        {
+            while (_ledger.Bytes > _history.MaxBytesPerNode && _ledger.Oldest is { } oldest)
+            {
+                // Its room may drop it before this lock is taken; then the next oldest is tried.
+                lock (oldest.Stream)
+                {
+                    oldest.Stream.EvictForNode(oldest);
+                }
+            }
         }
     }
 
@@ -96,7 +144,7 @@ public sealed class MemoryBroker : IBroker
     {
         while (true)
         {
-            var stream = _streams.GetOrAdd(room, static r => new MemoryRoomStream(r));
+            var stream = _streams.GetOrAdd(room, _newStream);
             lock (stream)
             {
                 if (stream.Removed)
@@ -122,7 +170,7 @@ public sealed class MemoryBroker : IBroker
     {
         while (true)
         {
-            var stream = _streams.GetOrAdd(room, static r => new MemoryRoomStream(r));
+            var stream = _streams.GetOrAdd(room, _newStream);
             lock (stream)
             {
                 if (!stream.Removed)
@@ -172,6 +220,7 @@ public sealed class MemoryBroker : IBroker
                 }
 
                 stream.Removed = true;
+                stream.Clear();
                 _streams.TryRemove(new KeyValuePair<string, MemoryRoomStream>(room, stream));
             }
         }

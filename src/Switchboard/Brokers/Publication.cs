@@ -6,31 +6,38 @@ using Switchboard.Protocol;
 namespace Switchboard.Brokers;
 
 /// <summary>
-/// One publication in a room's stream. Immutable once built; it encodes its wire frames lazily and
-/// caches them, so a publication is serialized once however many members, nodes' fan-outs and
-/// recoveries use it.
+/// One publication in a room's stream. Immutable once built; it is encoded into its wire frame when
+/// built, so a publication is serialized once however many members, nodes' fan-outs and recoveries
+/// use it, and its payload is held once: <see cref="Payload"/> is a slice of that frame, not a copy.
 /// </summary>
 public sealed class Publication
 {
-    // Written once by whichever thread first needs them, published with a compare-exchange: a
-    // reference is read whole, and every thread then uses the same array (a Nullable<OutboundFrame>
-    // field could be read half-written).
+    // The frame live members receive, built in the constructor: the JSON message for JSON payloads
+    // (which embeds the payload verbatim), the binary message frame for binary ones (which ends with it).
+    private readonly byte[] _live;
+
+    // Binary publications only: the base64 JSON form for join and history replies, written once by
+    // whichever thread first needs it and published with a compare-exchange, so every thread uses the
+    // same array.
     private byte[]? _json;
-    private byte[]? _live;
 
     // Boxed: most publications carry no trace context, and a history entry then pays one null
     // reference instead of an empty ActivityContext's 32 bytes.
     private readonly StrongBox<ActivityContext>? _trace;
 
-    /// <summary>Creates a publication.</summary>
+    /// <summary>Creates a publication and encodes its frame; <paramref name="payload"/> is copied, not kept.</summary>
     public Publication(string room, ulong offset, string? from, ReadOnlyMemory<byte> payload, bool isBinary, DateTimeOffset time)
     {
         Room = room;
         Offset = offset;
         From = from;
-        Payload = payload;
         IsBinary = isBinary;
         Time = time;
+        var span = payload.Span;
+        _live = isBinary ? BinaryFrames.EncodeMessage(room, from, offset, span) : ServerMessages.Message(room, from, offset, span, binary: false);
+        // Both encodings put the payload last (before the JSON object's closing brace), byte for byte.
+        var at = isBinary ? _live.Length - span.Length : _live.Length - 1 - span.Length;
+        Payload = at >= 0 && _live.AsSpan(at, span.Length).SequenceEqual(span) ? _live.AsMemory(at, span.Length) : payload.ToArray();
     }
 
     /// <summary>The room it was published to.</summary>
@@ -42,7 +49,7 @@ public sealed class Publication
     /// <summary>The publishing user, or null when published through the HTTP API.</summary>
     public string? From { get; }
 
-    /// <summary>Raw JSON data, or binary bytes when <see cref="IsBinary"/>.</summary>
+    /// <summary>Raw JSON data, or binary bytes when <see cref="IsBinary"/>; a slice of the encoded frame.</summary>
     public ReadOnlyMemory<byte> Payload { get; }
 
     /// <summary>Whether the payload is binary.</summary>
@@ -63,10 +70,26 @@ public sealed class Publication
     }
 
     /// <summary>The <c>message</c> JSON object, also used inside join and history replies.</summary>
-    public byte[] Json => LazyInitializer.EnsureInitialized(ref _json, () => ServerMessages.Message(Room, From, Offset, Payload.Span, IsBinary));
+    public byte[] Json => IsBinary
+        ? LazyInitializer.EnsureInitialized(ref _json, () => ServerMessages.Message(Room, From, Offset, Payload.Span, binary: true))
+        : _live;
 
     /// <summary>The frame live members receive: the JSON message, or a binary message frame for binary payloads.</summary>
-    public OutboundFrame LiveFrame => new(
-        LazyInitializer.EnsureInitialized(ref _live, () => IsBinary ? BinaryFrames.EncodeMessage(Room, From, Offset, Payload.Span) : Json),
-        IsBinary);
+    public OutboundFrame LiveFrame => new(_live, IsBinary);
+
+    /// <summary>
+    /// Bytes this publication holds when retained in history, as budgets count them (<c>History:MaxBytesPerRoom</c>
+    /// and the others): its frame, the base64 JSON a binary publication builds for its first history
+    /// read (counted from the start, so the figure never grows while it is retained), and a fixed
+    /// allowance for the objects and strings around them.
+    /// </summary>
+    public long RetainedBytes => _live.Length + (IsBinary ? Base64Length(Payload.Length) + _live.Length - Payload.Length + 64 : 0) + ObjectOverhead;
+
+    /// <summary>
+    /// A fixed allowance per retained publication for what is not its frame: this object, its time and
+    /// offset, the queue and ledger entries that hold it.
+    /// </summary>
+    internal const int ObjectOverhead = 160;
+
+    private static long Base64Length(int bytes) => ((long)bytes + 2) / 3 * 4;
 }

@@ -28,6 +28,15 @@ internal sealed partial class StartupWarnings(IOptions<SwitchboardOptions> optio
             ApiOpen(logger);
         }
 
+        if (settings.Rooms.AllowAll)
+        {
+            RoomsOpen(logger);
+        }
+        else if (settings.Rooms.Rules.Count == 0)
+        {
+            NoRoomRules(logger, settings.Rooms.PersonalPrefix);
+        }
+
         var appSignIn = settings.Auth.App.Enabled && services.GetService<IAuthenticationSchemeProvider>() is not null;
         if (!settings.Auth.Jwt.Enabled && !settings.Auth.AllowAnonymous && !settings.Auth.AllowQueryUser && !appSignIn)
         {
@@ -56,6 +65,12 @@ internal sealed partial class StartupWarnings(IOptions<SwitchboardOptions> optio
 
     [LoggerMessage(2004, LogLevel.Warning, "No identity source is configured (no Switchboard:Auth:Jwt key, no app authentication, anonymous and ?user= off): every WebSocket connection will be refused.")]
     private static partial void NoIdentitySource(ILogger logger);
+
+    [LoggerMessage(2010, LogLevel.Warning, "INSECURE: Switchboard:Rooms:AllowAll is on, so any connection may join, read and see the members of any room no rule covers. Use it for development only, or write Switchboard:Rooms:Rules.")]
+    private static partial void RoomsOpen(ILogger logger);
+
+    [LoggerMessage(2011, LogLevel.Information, "No Switchboard:Rooms:Rules are configured: connections may join only their personal room ({PersonalPrefix}USER) and the rooms their token grants, without presence or history. Write rules to open rooms.")]
+    private static partial void NoRoomRules(ILogger logger, string personalPrefix);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -143,7 +143,10 @@ public sealed partial class SwitchboardHub
         return null;
     }
 
-    /// <summary>Publishes to <paramref name="room"/>; <paramref name="payload"/> must be owned by the caller's publication (it is kept in history).</summary>
+    /// <summary>
+    /// Publishes to <paramref name="room"/>. The memory broker copies <paramref name="payload"/> into the
+    /// publication's frame; another broker may keep it until the publish completes, so it must not change before then.
+    /// </summary>
     public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken)
     {
         _metrics.Publications.Add(1);

@@ -5,12 +5,18 @@ namespace Switchboard.Identity;
 
 /// <summary>
 /// Who may join, publish to, and look into which room: the configured rules by room-name pattern
-/// (first match wins; none configured means open rooms), each user's personal room, and the rooms a
-/// token grants. Decisions are pure functions of the identity and the room name.
+/// (first match wins), each user's personal room, and the rooms a token grants. A room no rule
+/// matches is closed, except to grants, and shows no presence or history, unless
+/// <c>Rooms:AllowAll</c> opens it. Decisions are pure functions of the identity and the room name.
 /// </summary>
 public sealed class RoomPolicy(IOptions<SwitchboardOptions> options)
 {
+    // Rooms:AllowAll: as if a final rule "*" with every default were configured.
     private static readonly RoomRule OpenRoom = new();
+
+    // Deny by default: nobody joins but the grantees (checked before any rule), who may publish but
+    // neither see who else is there nor read what was said before they came.
+    private static readonly RoomRule ClosedRoom = new() { Join = RoomAccess.Nobody, Publish = RoomAccess.Members, Presence = false, History = false };
 
     private RoomsOptions Rooms => options.Value.Rooms;
 
@@ -72,7 +78,7 @@ public sealed class RoomPolicy(IOptions<SwitchboardOptions> options)
         return personal;
     }
 
-    private RoomRule RuleFor(string room) => Rooms.Rules.Find(rule => Matches(rule.Pattern, room)) ?? OpenRoom;
+    private RoomRule RuleFor(string room) => Rooms.Rules.Find(rule => Matches(rule.Pattern, room)) ?? (Rooms.AllowAll ? OpenRoom : ClosedRoom);
 
     private static bool IsGranted(ConnectionIdentity identity, string room)
     {

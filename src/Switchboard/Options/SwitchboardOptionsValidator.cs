@@ -26,6 +26,9 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
         Require(limits.CloseTimeoutSeconds is > 0 and <= 300, "Limits:CloseTimeoutSeconds", "must be greater than 0 and at most 300");
         Require(options.History.Size is >= 0 and <= 1_000_000, "History:Size", "must be between 0 and 1000000");
         Require(options.History.TtlSeconds is > 0 and <= 30 * 86400, "History:TtlSeconds", "must be greater than 0 and at most 2592000");
+        Require(options.History.MaxBytesPerRoom >= 0, "History:MaxBytesPerRoom", "must be at least 0");
+        Require(options.History.MaxBytesPerUser >= 0, "History:MaxBytesPerUser", "must be at least 0");
+        Require(options.History.MaxBytesPerNode >= 0, "History:MaxBytesPerNode", "must be at least 0");
         Require(options.Heartbeat.IntervalSeconds is >= 0.1 and <= 3600, "Heartbeat:IntervalSeconds", "must be between 0.1 and 3600");
         Require(options.Heartbeat.TimeoutSeconds is >= 0.1 and <= 3600, "Heartbeat:TimeoutSeconds", "must be between 0.1 and 3600");
         Require(options.Shutdown.DrainSeconds is >= 0 and <= 3600, "Shutdown:DrainSeconds", "must be between 0 and 3600");

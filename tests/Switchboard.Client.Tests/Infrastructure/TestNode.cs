@@ -53,6 +53,9 @@ public sealed class TestNode : IAsyncDisposable
             ["Switchboard:Limits:AcceptsPerSecondPerIp"] = "1000000",
             ["Switchboard:Limits:AcceptBurstPerIp"] = "1000000",
             ["Switchboard:Shutdown:DrainSeconds"] = "2",
+            // As in development: rooms no rule covers are open, and rooms keep history before anyone joins.
+            ["Switchboard:Rooms:AllowAll"] = "true",
+            ["Switchboard:History:KeepUnjoinedRooms"] = "true",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -27,6 +27,7 @@ public sealed class InProcessNode : IAsyncDisposable
         {
             ["Switchboard:Auth:AllowQueryUser"] = "true",
             ["Switchboard:Auth:AllowAnonymous"] = "true",
+            ["Switchboard:Rooms:AllowAll"] = "true",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -32,6 +32,8 @@ public sealed class AppAuthenticationTests
             ["Switchboard:Auth:AllowAnonymous"] = "true",
             ["Switchboard:Rooms:Rules:0:Pattern"] = "team:*",
             ["Switchboard:Rooms:Rules:0:Join"] = "granted",
+            // Other rooms open, as in development, so a test can use one without a grant.
+            ["Switchboard:Rooms:AllowAll"] = "true",
         };
         foreach (var (key, value) in extra)
         {

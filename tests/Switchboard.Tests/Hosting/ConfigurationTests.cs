@@ -22,6 +22,9 @@ public sealed class ConfigurationTests
     [InlineData("Switchboard:Broker", "bogus")]
     [InlineData("Switchboard:Heartbeat:IntervalSeconds", "0")]
     [InlineData("Switchboard:Limits:MaxQueuedBytes", "100")]
+    [InlineData("Switchboard:History:MaxBytesPerRoom", "-1")]
+    [InlineData("Switchboard:History:MaxBytesPerUser", "-1")]
+    [InlineData("Switchboard:History:MaxBytesPerNode", "-1")]
     public async Task InvalidOptionStopsStartUpWithAnExceptionNamingTheKey(string key, string value)
     {
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => TestServer.StartAsync(new Dictionary<string, string?> { [key] = value }));

@@ -14,6 +14,7 @@ public sealed class ServerProcessTests
         {
             ["Switchboard__Shutdown__DrainSeconds"] = "5",
             ["Switchboard__Auth__AllowAnonymous"] = "true",
+            ["Switchboard__Rooms__AllowAll"] = "true",
         });
         var address = await server.WaitForListeningAsync();
         var ws = new Uri("ws://" + address.Authority + "/ws");

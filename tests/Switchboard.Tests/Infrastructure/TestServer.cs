@@ -75,6 +75,12 @@ public sealed class TestServer : IAsyncDisposable
             ["Switchboard:Limits:AcceptsPerSecondPerIp"] = "1000000",
             ["Switchboard:Limits:AcceptBurstPerIp"] = "1000000",
             ["Switchboard:Shutdown:DrainSeconds"] = "3",
+            // Rooms no rule covers are open, as in development: most tests use rooms freely. The
+            // production default (closed) is tested in Security/DenyByDefaultTests.
+            ["Switchboard:Rooms:AllowAll"] = "true",
+            // Many tests publish through the API before anyone joins and then read the history; the
+            // default (nothing kept for rooms nobody joined) is tested in Hostile/HistoryBudgetTests.
+            ["Switchboard:History:KeepUnjoinedRooms"] = "true",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

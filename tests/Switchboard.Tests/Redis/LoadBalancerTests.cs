@@ -36,6 +36,7 @@ public sealed class LoadBalancerTests(ITestOutputHelper output) : IAsyncLifetime
             var environment = RedisNodes.Environment(_redis);
             environment["Switchboard__Auth__AllowQueryUser"] = "true";
             environment["Switchboard__Api__AllowWithoutKey"] = "true";
+            environment["Switchboard__Rooms__AllowAll"] = "true";
             _nodes = Enumerable.Range(0, 3).Select(_ => (ServerProcess?)ServerProcess.Start(environment)).ToArray();
             try
             {

@@ -28,6 +28,12 @@ public sealed class ShippedSecurityDefaultsTests
         Assert.Empty(shipped.AllowedOrigins);
         Assert.Empty(shipped.TrustedProxies);
         Assert.Empty(shipped.Api.Keys);
+        Assert.False(shipped.Rooms.AllowAll);
+        Assert.False(defaults.Rooms.AllowAll);
+        Assert.False(shipped.History.KeepUnjoinedRooms);
+        Assert.Equal(defaults.History.MaxBytesPerRoom, shipped.History.MaxBytesPerRoom);
+        Assert.Equal(defaults.History.MaxBytesPerUser, shipped.History.MaxBytesPerUser);
+        Assert.Equal(defaults.History.MaxBytesPerNode, shipped.History.MaxBytesPerNode);
         Assert.Equal(defaults.Auth.AllowAnonymous, shipped.Auth.AllowAnonymous);
         Assert.Equal(defaults.Auth.FirstMessageTimeoutSeconds, shipped.Auth.FirstMessageTimeoutSeconds);
         Assert.Equal(defaults.Auth.Jwt.ClockSkewSeconds, shipped.Auth.Jwt.ClockSkewSeconds);
@@ -66,6 +72,7 @@ public sealed class ShippedSecurityDefaultsTests
         Assert.True(development.Auth.AllowQueryUser);
         Assert.True(development.Api.AllowWithoutKey);
         Assert.True(development.AllowLocalhostOrigins);
+        Assert.True(development.Rooms.AllowAll);
     }
 
     [Fact]
@@ -135,6 +142,46 @@ public sealed class ShippedSecurityDefaultsTests
                 && server.Output.Contains("Switchboard:Auth:AllowAnonymous is on", StringComparison.Ordinal)
                 && server.Output.Contains("Switchboard:Api:AllowWithoutKey is on", StringComparison.Ordinal),
             "the host warned about each insecure option");
+    }
+
+    [Fact]
+    public async Task TheProductionHostWithoutRoomRulesOpensOnlyPersonalAndGrantedRooms()
+    {
+        using var tokens = TokenFactory.Hs256();
+        var environment = Production();
+        environment["Switchboard__Auth__Jwt__Secret"] = tokens.Secret!;
+        await using var server = ServerProcess.Start(environment);
+        var address = await server.WaitForListeningAsync();
+
+        await using var alice = await ProtocolClient.ConnectAsync(WsUri(address, "?token=" + tokens.Create(TokenClaims.For("alice").Granting("team:1"))));
+        await alice.ExpectAsync("welcome");
+
+        Assert.Equal("forbidden", (await alice.RequestAsync("""{"op":"join","room":"lobby"}""")).GetProperty("code").GetString());
+        Assert.Equal("forbidden", (await alice.RequestAsync("""{"op":"presence","room":"lobby"}""")).GetProperty("code").GetString());
+        Assert.Equal("reply", (await alice.RequestAsync("""{"op":"join","room":"user:alice"}""")).GetProperty("op").GetString());
+        Assert.Equal("reply", (await alice.RequestAsync("""{"op":"join","room":"team:1"}""")).GetProperty("op").GetString());
+        Assert.Equal("forbidden", (await alice.RequestAsync("""{"op":"history","room":"team:1"}""")).GetProperty("code").GetString());
+        await Eventually.TrueAsync(() => server.Output.Contains("No Switchboard:Rooms:Rules are configured", StringComparison.Ordinal), "the host said which rooms are open");
+    }
+
+    [Fact]
+    public async Task TheDevelopmentHostOpensEveryRoomForTheDemoAndWarnsAboutIt()
+    {
+        await using var server = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["DOTNET_ENVIRONMENT"] = "Development",
+        });
+        var address = await server.WaitForListeningAsync();
+
+        // As the demo chat at / does: ?user= and any room name.
+        await using var alice = await ProtocolClient.ConnectAsync(WsUri(address, "?user=alice"));
+        await alice.ExpectAsync("welcome");
+
+        Assert.Equal("reply", (await alice.RequestAsync("""{"op":"join","room":"any-room-at-all"}""")).GetProperty("op").GetString());
+        Assert.Equal("reply", (await alice.RequestAsync("""{"op":"presence","room":"any-room-at-all"}""")).GetProperty("op").GetString());
+        Assert.Equal("reply", (await alice.RequestAsync("""{"op":"history","room":"any-room-at-all"}""")).GetProperty("op").GetString());
+        await Eventually.TrueAsync(() => server.Output.Contains("Switchboard:Rooms:AllowAll is on", StringComparison.Ordinal), "the host warned that every room is open");
     }
 
     [Fact]
