@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Switchboard.Brokers;
 using Switchboard.Connections;
@@ -21,8 +22,15 @@ internal sealed partial class ProtocolBehavior(
     Admission admission,
     SwitchboardMetrics metrics,
     TimeProvider time,
-    IOptions<SwitchboardOptions> options) : IConnectionBehavior
+    IOptions<SwitchboardOptions> options,
+    ILogger<ProtocolBehavior> logger) : IConnectionBehavior
 {
+    /// <summary>
+    /// The one message an <c>unavailable</c> error carries, on the socket and in the HTTP API: a
+    /// broker's own message may name hosts, ports or its internal state, which is for the log only.
+    /// </summary>
+    internal const string UnavailableMessage = "the server cannot reach its message broker; nothing was done, retry after a short backoff";
+
     public bool BatchText => true;
 
     public bool AcceptsDeferredAuth => true;
@@ -114,8 +122,10 @@ internal sealed partial class ProtocolBehavior(
         }
         catch (BrokerUnavailableException ex)
         {
-            // Never a silent drop: the client learns that this command did not happen.
-            failure = new ProtocolError(ErrorCodes.Unavailable, ex.Message);
+            // Never a silent drop: the client learns that this command did not happen, but not why:
+            // the detail may name internal addresses, so it goes to the log only.
+            Log.CommandUnavailable(logger, connection.Id, command.Op.ToString(), ex);
+            failure = new ProtocolError(ErrorCodes.Unavailable, UnavailableMessage);
         }
 
         if (failure is { } failed)
@@ -240,7 +250,8 @@ internal sealed partial class ProtocolBehavior(
         }
         catch (BrokerUnavailableException ex)
         {
-            ReplyError(connection, default, new ProtocolError(ErrorCodes.Unavailable, ex.Message));
+            Log.CommandUnavailable(logger, connection.Id, "binary publish", ex);
+            ReplyError(connection, default, new ProtocolError(ErrorCodes.Unavailable, UnavailableMessage));
         }
     }
 

@@ -25,6 +25,9 @@ public sealed class ScriptedBroker : IBroker
     /// <summary>Stream reads wait here while closed.</summary>
     public Gate ReadGate { get; } = new(open: true);
 
+    /// <summary>When set, every publish throws it (an outage, as a real broker reports one).</summary>
+    public Exception? PublishFailure { get; set; }
+
     /// <summary>What a stream read answers: the top and the publications.</summary>
     public StreamRead NextRead { get; set; } = new(new StreamPosition(0, "e1"), [], null);
 
@@ -65,6 +68,11 @@ public sealed class ScriptedBroker : IBroker
     public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken)
     {
         _calls.Enqueue("publish " + room);
+        if (PublishFailure is { } failure)
+        {
+            throw failure;
+        }
+
         return ValueTask.FromResult(new StreamPosition(1, "e1"));
     }
 
