@@ -61,16 +61,21 @@ internal sealed partial class ProtocolBehavior(
                 return;
             }
 
-            if (Admit(connection, isPublish: true, default))
+            if (TakeOrRefuse(connection, ref connection.CommandBucket, "too many commands", default)
+                && TakeOrRefuse(connection, ref connection.PublishBucket, "too many publishes", default))
             {
+                connection.RateLimitStrikes = 0;
                 await PublishBinaryAsync(connection, message).ConfigureAwait(false);
             }
 
             return;
         }
 
-        // A client may batch commands like the server batches messages, one after another.
-        foreach (var line in JsonText.SplitValues(message))
+        // A client may batch commands like the server batches messages, one after another. Each is
+        // paid for before it is split off and parsed: what a frame costs is bounded by the bucket,
+        // not by how many values fit in MaxMessageBytes.
+        var rest = message;
+        while (JsonText.SkipWhitespace(ref rest))
         {
             if (connection.IsClosing)
             {
@@ -79,19 +84,40 @@ internal sealed partial class ProtocolBehavior(
             }
 
             metrics.MessagesIn.Add(1);
-            await HandleCommandAsync(connection, line).ConfigureAwait(false);
+            if (!connection.CommandBucket.TryTake())
+            {
+                RefuseRestOfFrame(connection, JsonText.TakeValue(ref rest), rest);
+                return;
+            }
+
+            await HandleCommandAsync(connection, JsonText.TakeValue(ref rest)).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The command bucket ran dry inside a frame: the command that found it empty is answered
+    /// <c>rate_limited</c> (parsed only for its id), and the rest of the frame is dropped unparsed,
+    /// each of its lines counting as one more refused command towards <c>Limits:RateLimitStrikes</c>.
+    /// </summary>
+    private void RefuseRestOfFrame(Connection connection, ReadOnlyMemory<byte> refused, ReadOnlyMemory<byte> rest)
+    {
+        // Parsed or not, the command carries the id if one was read: the refusal names it.
+        _ = CommandParser.TryParse(refused, out var command, out _);
+        var dropped = JsonText.CountLines(rest.Span);
+        metrics.MessagesIn.Add(dropped);
+        Refuse(connection, command.Id, "too many commands", 1 + dropped);
     }
 
     private async ValueTask HandleCommandAsync(Connection connection, ReadOnlyMemory<byte> json)
     {
-        // Parsed before the rate check so that a rate-limited command is answered with its id.
+        // The command bucket is already charged; the parse tells which further bucket applies.
         var parsed = CommandParser.TryParse(json, out var command, out var error);
-        if (!Admit(connection, parsed && command.Op is CommandOp.Publish or CommandOp.Send, command.Id))
+        if (parsed && command.Op is CommandOp.Publish or CommandOp.Send && !TakeOrRefuse(connection, ref connection.PublishBucket, "too many publishes", command.Id))
         {
             return;
         }
 
+        connection.RateLimitStrikes = 0;
         if (connection.Identity is not { } identity)
         {
             await AuthenticateAsync(connection, parsed ? command : null).ConfigureAwait(false);
@@ -263,30 +289,34 @@ internal sealed partial class ProtocolBehavior(
     }
 
     /// <summary>
-    /// Takes a token from the command bucket and, for publishes, from the publish bucket. When one is
-    /// empty the command is answered with <c>rate_limited</c> (with its id); a client that keeps going
-    /// for <c>Limits:RateLimitStrikes</c> refused commands in a row is not backing off and is closed with 4503.
+    /// Takes a token from <paramref name="bucket"/>; when it is empty the command is refused (see
+    /// <see cref="Refuse"/>) and false is returned.
     /// </summary>
-    private bool Admit(Connection connection, bool isPublish, ReadOnlyMemory<byte> id)
+    private bool TakeOrRefuse(Connection connection, ref TokenBucket bucket, string what, ReadOnlyMemory<byte> id)
     {
-        var commandOk = connection.CommandBucket.TryTake();
-        if (commandOk && (!isPublish || connection.PublishBucket.TryTake()))
+        if (bucket.TryTake())
         {
-            connection.RateLimitStrikes = 0;
             return true;
         }
 
-        if (++connection.RateLimitStrikes >= options.Value.Limits.RateLimitStrikes)
+        Refuse(connection, id, what, 1);
+        return false;
+    }
+
+    /// <summary>
+    /// Answers a refused command with <c>rate_limited</c> (with its id). A client that goes on for
+    /// <c>Limits:RateLimitStrikes</c> refused commands in a row is not backing off and is closed with 4503.
+    /// </summary>
+    private void Refuse(Connection connection, ReadOnlyMemory<byte> id, string what, int strikes)
+    {
+        connection.RateLimitStrikes += strikes;
+        if (connection.RateLimitStrikes >= options.Value.Limits.RateLimitStrikes)
         {
             connection.RequestClose(CloseCodes.RateLimited, "rate limit exceeded repeatedly");
-        }
-        else
-        {
-            var what = commandOk ? "too many publishes" : "too many commands";
-            ReplyError(connection, id, new ProtocolError(ErrorCodes.RateLimited, what + ": slow down"));
+            return;
         }
 
-        return false;
+        ReplyError(connection, id, new ProtocolError(ErrorCodes.RateLimited, what + ": slow down"));
     }
 
     private static ProtocolError Forbidden(string action, string room) =>
