@@ -62,7 +62,8 @@ internal sealed partial class ProtocolBehavior(
             }
 
             if (TakeOrRefuse(connection, ref connection.CommandBucket, "too many commands", default)
-                && TakeOrRefuse(connection, ref connection.PublishBucket, "too many publishes", default))
+                && TakeOrRefuse(connection, ref connection.PublishBucket, "too many publishes", default)
+                && TakeUserPublish(connection, default))
             {
                 connection.RateLimitStrikes = 0;
                 await PublishBinaryAsync(connection, message).ConfigureAwait(false);
@@ -112,7 +113,7 @@ internal sealed partial class ProtocolBehavior(
     {
         // The command bucket is already charged; the parse tells which further bucket applies.
         var parsed = CommandParser.TryParse(json, out var command, out var error);
-        if (parsed && command.Op is CommandOp.Publish or CommandOp.Send && !TakeOrRefuse(connection, ref connection.PublishBucket, "too many publishes", command.Id))
+        if (parsed && !TakeCostBuckets(connection, command))
         {
             return;
         }
@@ -228,7 +229,9 @@ internal sealed partial class ProtocolBehavior(
         }
 
         var users = await hub.PresenceAsync(command.Room!, connection.Aborted).ConfigureAwait(false);
-        connection.TryEnqueue(OutboundFrame.Text(ServerMessages.PresenceReply(command.Id.Span, command.Room!, users)));
+        var reply = ServerMessages.PresenceReply(command.Id.Span, command.Room!, users);
+        connection.ReplyBytes.Charge(reply.Length);
+        connection.TryEnqueue(OutboundFrame.Text(reply));
         return null;
     }
 
@@ -246,7 +249,9 @@ internal sealed partial class ProtocolBehavior(
 
         var read = await hub.HistoryAsync(command.Room!, command.Since, command.Limit, connection.Aborted).ConfigureAwait(false);
         var publications = read.Publications.Select(p => p.Json).ToArray();
-        connection.TryEnqueue(OutboundFrame.Text(ServerMessages.StreamReply(command.Id.Span, read.Top, read.Recovered, publications)));
+        var reply = ServerMessages.StreamReply(command.Id.Span, read.Top, read.Recovered, publications);
+        connection.ReplyBytes.Charge(reply.Length);
+        connection.TryEnqueue(OutboundFrame.Text(reply));
         return null;
     }
 
@@ -286,6 +291,49 @@ internal sealed partial class ProtocolBehavior(
         await hub.AddUserAsync(connection).ConfigureAwait(false);
         var ping = (int)Math.Ceiling(options.Value.Heartbeat.IntervalSeconds);
         connection.TryEnqueue(OutboundFrame.Text(ServerMessages.Welcome(connection.Session, connection.User, ping)));
+    }
+
+    /// <summary>
+    /// The buckets a command pays into besides the command bucket, by what it costs the node: publishes
+    /// (per connection and per user), joins and leaves (each may fan a presence event out to a whole
+    /// room), and reads (history and presence replies can be large: a rate, and a budget of reply bytes).
+    /// </summary>
+    private bool TakeCostBuckets(Connection connection, in ClientCommand command)
+    {
+        switch (command.Op)
+        {
+            case CommandOp.Publish or CommandOp.Send:
+                return TakeOrRefuse(connection, ref connection.PublishBucket, "too many publishes", command.Id)
+                    && TakeUserPublish(connection, command.Id);
+            case CommandOp.Join or CommandOp.Leave:
+                return TakeOrRefuse(connection, ref connection.JoinBucket, "too many joins and leaves", command.Id);
+            case CommandOp.History or CommandOp.Presence:
+                if (!TakeOrRefuse(connection, ref connection.ReadBucket, "too many history and presence requests", command.Id))
+                {
+                    return false;
+                }
+
+                if (!connection.ReplyBytes.HasCredit())
+                {
+                    Refuse(connection, command.Id, "too many bytes of history and presence replies", 1);
+                    return false;
+                }
+
+                return true;
+            default:
+                return true;
+        }
+    }
+
+    private bool TakeUserPublish(Connection connection, ReadOnlyMemory<byte> id)
+    {
+        if (connection.UserPublishBucket?.TryTake() ?? true)
+        {
+            return true;
+        }
+
+        Refuse(connection, id, "too many publishes by this user", 1);
+        return false;
     }
 
     /// <summary>

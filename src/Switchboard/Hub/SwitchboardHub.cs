@@ -22,10 +22,13 @@ public sealed partial class SwitchboardHub
     private readonly RoomPolicy _policy;
     private readonly SwitchboardMetrics _metrics;
     private readonly SwitchboardOptions _options;
+    private readonly TimeProvider _time;
 
     /// <summary>Creates the hub and attaches it to <paramref name="broker"/>.</summary>
-    public SwitchboardHub(IBroker broker, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options)
+    public SwitchboardHub(IBroker broker, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options, TimeProvider time)
     {
+        ArgumentNullException.ThrowIfNull(time);
+        _time = time;
         ArgumentNullException.ThrowIfNull(policy);
         _policy = policy;
         ArgumentNullException.ThrowIfNull(broker);
@@ -106,6 +109,8 @@ public sealed partial class SwitchboardHub
             {
                 read = read with { Recovered = false };
             }
+
+            read = FitReply(read);
         }
         catch (BrokerUnavailableException)
         {
@@ -196,11 +201,12 @@ public sealed partial class SwitchboardHub
     /// <summary>Null while the node's broker can serve; otherwise why it cannot.</summary>
     public string? Unavailable => _broker.Unavailable;
 
-    /// <summary>Reads the room's retained history.</summary>
-    public ValueTask<StreamRead> HistoryAsync(string room, StreamPosition? since, int? limit, CancellationToken cancellationToken)
+    /// <summary>Reads the room's retained history: its newest publications that fit in <c>Limits:MaxReplyBytes</c>.</summary>
+    public async ValueTask<StreamRead> HistoryAsync(string room, StreamPosition? since, int? limit, CancellationToken cancellationToken)
     {
         var max = _options.History.Size;
-        return ReadStreamAsync(SwitchboardTracing.HistorySpan, room, since, Math.Min(limit ?? max, max), cancellationToken);
+        var read = await ReadStreamAsync(SwitchboardTracing.HistorySpan, room, since, Math.Min(limit ?? max, max), cancellationToken).ConfigureAwait(false);
+        return FitReply(read);
     }
 
     /// <summary>Reads the room's stream in a span named <paramref name="span"/>, tagged with what the read found.</summary>
@@ -288,7 +294,7 @@ public sealed partial class SwitchboardHub
         {
             // No side effect in the factory: it may run on several racing threads, and only the
             // instance the dictionary keeps is ever used.
-            var room = _rooms.GetOrAdd(subscription.Room, static (name, hub) => new LocalRoom(name, hub._broker, hub.Retire), this);
+            var room = _rooms.GetOrAdd(subscription.Room, static (name, hub) => new LocalRoom(name, hub._broker, hub.Retire, hub.NewPresenceCoalescer(name)), this);
             var ready = room.TryAdd(subscription, out var firstOfUser);
             if (ready is null)
             {
@@ -296,9 +302,8 @@ public sealed partial class SwitchboardHub
             }
 
             await ready.WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (firstOfUser && AnnouncesPresence(room))
+            if (firstOfUser && AnnouncesPresence(room) && room.PresenceEvents.Announce(subscription.Connection.User, joined: true) is { } joined)
             {
-                var joined = OutboundFrame.Text(ServerMessages.PresenceChange(joined: true, room.Name, subscription.Connection.User));
                 await _broker.PublishPresenceAsync(room.Name, joined, cancellationToken).ConfigureAwait(false);
             }
 
@@ -316,11 +321,43 @@ public sealed partial class SwitchboardHub
 
         var lastOfUser = await room.RemoveAsync(subscription).ConfigureAwait(false);
         // Sent even when this node has no members left: members on other nodes must see the user leave.
-        if (lastOfUser && AnnouncesPresence(room))
+        if (lastOfUser && AnnouncesPresence(room) && room.PresenceEvents.Announce(subscription.Connection.User, joined: false) is { } left)
         {
-            var left = OutboundFrame.Text(ServerMessages.PresenceChange(joined: false, room.Name, subscription.Connection.User));
             await _broker.PublishPresenceAsync(room.Name, left, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private PresenceCoalescer NewPresenceCoalescer(string room) =>
+        new(room, _broker, _options.Limits.PresenceEventsPerSecond, _options.Limits.PresenceEventBurst, _time);
+
+    /// <summary>
+    /// Keeps the newest publications of <paramref name="read"/> whose JSON fits in
+    /// <c>Limits:MaxReplyBytes</c> (at most half the outbound queue). A reply larger than the queue
+    /// would close its reader as a slow consumer, and the client's retry would meet the same fate; cut,
+    /// a read that was asked to recover says <c>recovered:false</c> and the client reloads instead.
+    /// </summary>
+    private StreamRead FitReply(StreamRead read)
+    {
+        var cap = _options.Limits.ReplyBytesCap;
+        var publications = read.Publications;
+        long total = 0;
+        var first = publications.Count;
+        while (first > 0 && total + publications[first - 1].Json.Length + 1 <= cap)
+        {
+            first--;
+            total += publications[first].Json.Length + 1;
+        }
+
+        if (first == 0)
+        {
+            return read;
+        }
+
+        return read with
+        {
+            Publications = publications.Skip(first).ToArray(),
+            Recovered = read.Recovered is null ? null : false,
+        };
     }
 
     /// <summary>Called by a room under its lock once its last member left and the broker was told.</summary>

@@ -52,6 +52,16 @@ public sealed class TestNode : IAsyncDisposable
             ["Switchboard:Limits:CommandBurst"] = "1000000",
             ["Switchboard:Limits:AcceptsPerSecondPerIp"] = "1000000",
             ["Switchboard:Limits:AcceptBurstPerIp"] = "1000000",
+            ["Switchboard:Limits:JoinsPerSecond"] = "1000000",
+            ["Switchboard:Limits:JoinBurst"] = "1000000",
+            ["Switchboard:Limits:ReadsPerSecond"] = "1000000",
+            ["Switchboard:Limits:ReadBurst"] = "1000000",
+            ["Switchboard:Limits:ReplyBytesPerSecond"] = "1000000000",
+            ["Switchboard:Limits:ReplyBurstBytes"] = "1000000000",
+            ["Switchboard:Limits:UserPublishesPerSecond"] = "1000000",
+            ["Switchboard:Limits:UserPublishBurst"] = "1000000",
+            ["Switchboard:Limits:PresenceEventsPerSecond"] = "1000000",
+            ["Switchboard:Limits:PresenceEventBurst"] = "1000000",
             ["Switchboard:Shutdown:DrainSeconds"] = "2",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
