@@ -24,9 +24,6 @@ internal sealed class PresenceCoalescer(string room, IBroker broker, double perS
     private long _lastRefill = time.GetTimestamp();
     private ITimer? _flush;
 
-    /// <summary>Presence events coalesced away so far (held changes that cancelled out), for tests and metrics.</summary>
-    public long Coalesced { get; private set; }
-
     /// <summary>
     /// Announces that <paramref name="user"/> joined (or left). Returns the event to publish now, or
     /// null when it was held for the next flush (which publishes it itself).
@@ -82,7 +79,6 @@ internal sealed class PresenceCoalescer(string room, IBroker broker, double perS
                     frames.Add(Frame(held.User, held.Latest));
                 }
 
-                Coalesced += held.Count - (held.Count % 2);
             }
 
             _held.Clear();
@@ -102,9 +98,10 @@ internal sealed class PresenceCoalescer(string room, IBroker broker, double perS
             {
                 await broker.PublishPresenceAsync(room, frame, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (BrokerUnavailableException)
+            catch (Exception ex) when (ex is BrokerUnavailableException or ObjectDisposedException or OperationCanceledException)
             {
-                // As for an immediate event during an outage: presence is re-read by the presence command.
+                // An outage, or a node shutting down after the flush was scheduled: the events are
+                // lost as an immediate one would be, and the presence command still tells the truth.
             }
         }
     }
