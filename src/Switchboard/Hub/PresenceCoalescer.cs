@@ -23,6 +23,10 @@ internal sealed class PresenceCoalescer(string room, IBroker broker, double perS
     private double _tokens = burst;
     private long _lastRefill = time.GetTimestamp();
     private ITimer? _flush;
+    private ITimer? _idle;
+
+    /// <summary>The room.</summary>
+    public string Room => room;
 
     /// <summary>
     /// Announces that <paramref name="user"/> joined (or left). Returns the event to publish now, or
@@ -49,6 +53,40 @@ internal sealed class PresenceCoalescer(string room, IBroker broker, double perS
 
             return null;
         }
+    }
+
+    /// <summary>
+    /// Calls <paramref name="forget"/> once nothing is held and the bucket is full again, when dropping
+    /// this instance loses no state (called when the room retires on this node). At once if it already is.
+    /// </summary>
+    public void WhenIdle(Action<PresenceCoalescer> forget)
+    {
+        TimeSpan wait;
+        lock (_lock)
+        {
+            Refill();
+            // Held changes flush within 1/perSecond; the bucket is full (burst - tokens)/perSecond later.
+            wait = TimeSpan.FromSeconds((burst - _tokens + (_held.Count > 0 ? 1 : 0)) / perSecond);
+            if (wait > TimeSpan.Zero)
+            {
+                _idle?.Dispose();
+                _idle = time.CreateTimer(static state => ((Action)state!)(), () => Idle(forget), wait, Timeout.InfiniteTimeSpan);
+                return;
+            }
+        }
+
+        forget(this);
+    }
+
+    private void Idle(Action<PresenceCoalescer> forget)
+    {
+        lock (_lock)
+        {
+            _idle?.Dispose();
+            _idle = null;
+        }
+
+        forget(this);
     }
 
     private void Hold(string user, bool joined)

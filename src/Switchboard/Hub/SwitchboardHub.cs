@@ -18,6 +18,7 @@ namespace Switchboard.Hub;
 public sealed partial class SwitchboardHub
 {
     private readonly ConcurrentDictionary<string, LocalRoom> _rooms = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PresenceCoalescer> _presenceEvents = new(StringComparer.Ordinal);
     private readonly IBroker _broker;
     private readonly RoomPolicy _policy;
     private readonly SwitchboardMetrics _metrics;
@@ -40,6 +41,9 @@ public sealed partial class SwitchboardHub
         metrics.Meter.CreateObservableGauge("switchboard.rooms", () => RoomCount, description: "Protocol rooms with members on this node.");
         metrics.Meter.CreateObservableGauge("switchboard.users", () => UserCount, description: "Distinct users connected to this node's protocol endpoint.");
     }
+
+    /// <summary>Rooms whose presence-event rate is remembered on this node (those with members, and those retired recently under load).</summary>
+    internal int PresenceRateCount => _presenceEvents.Count;
 
     /// <summary>The number of rooms with at least one member on this node.</summary>
     public int RoomCount => _rooms.Count;
@@ -294,7 +298,7 @@ public sealed partial class SwitchboardHub
         {
             // No side effect in the factory: it may run on several racing threads, and only the
             // instance the dictionary keeps is ever used.
-            var room = _rooms.GetOrAdd(subscription.Room, static (name, hub) => new LocalRoom(name, hub._broker, hub.Retire, hub.NewPresenceCoalescer(name)), this);
+            var room = _rooms.GetOrAdd(subscription.Room, static (name, hub) => new LocalRoom(name, hub._broker, hub.Retire, hub.PresenceEventsOf(name)), this);
             var ready = room.TryAdd(subscription, out var firstOfUser);
             if (ready is null)
             {
@@ -327,8 +331,22 @@ public sealed partial class SwitchboardHub
         }
     }
 
-    private PresenceCoalescer NewPresenceCoalescer(string room) =>
-        new(room, _broker, _options.Limits.PresenceEventsPerSecond, _options.Limits.PresenceEventBurst, _time);
+    /// <summary>
+    /// The presence-event rate of <paramref name="room"/>. It outlives the room's coordinator: a member
+    /// alone on this node (the others on other nodes) retires the room with every leave, and a fresh
+    /// bucket per join would let its toggling through uncoalesced. Forgotten once it could hold nothing.
+    /// </summary>
+    private PresenceCoalescer PresenceEventsOf(string room) =>
+        _presenceEvents.GetOrAdd(room, static (name, hub) => new PresenceCoalescer(name, hub._broker, hub._options.Limits.PresenceEventsPerSecond, hub._options.Limits.PresenceEventBurst, hub._time), this);
+
+    private void ForgetPresenceEvents(PresenceCoalescer events)
+    {
+        // A room that came back meanwhile uses this instance again: keep it.
+        if (!_rooms.ContainsKey(events.Room))
+        {
+            _presenceEvents.TryRemove(new KeyValuePair<string, PresenceCoalescer>(events.Room, events));
+        }
+    }
 
     /// <summary>
     /// Keeps the newest publications of <paramref name="read"/> whose JSON fits in
@@ -361,5 +379,11 @@ public sealed partial class SwitchboardHub
     }
 
     /// <summary>Called by a room under its lock once its last member left and the broker was told.</summary>
-    private void Retire(LocalRoom room) => _rooms.TryRemove(new KeyValuePair<string, LocalRoom>(room.Name, room));
+    private void Retire(LocalRoom room)
+    {
+        if (_rooms.TryRemove(new KeyValuePair<string, LocalRoom>(room.Name, room)))
+        {
+            room.PresenceEvents.WhenIdle(ForgetPresenceEvents);
+        }
+    }
 }

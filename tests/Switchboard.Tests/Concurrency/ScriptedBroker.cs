@@ -25,6 +25,11 @@ public sealed class ScriptedBroker : IBroker
     /// <summary>Stream reads wait here while closed.</summary>
     public Gate ReadGate { get; } = new(open: true);
 
+    private int _presencePublishes;
+
+    /// <summary>Presence events the node published (kept apart from <see cref="Calls"/>, which tests compare whole).</summary>
+    public int PresencePublishes => Volatile.Read(ref _presencePublishes);
+
     /// <summary>When set, every publish throws it (an outage, as a real broker reports one).</summary>
     public Exception? PublishFailure { get; set; }
 
@@ -78,6 +83,7 @@ public sealed class ScriptedBroker : IBroker
 
     public ValueTask PublishPresenceAsync(string room, OutboundFrame frame, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _presencePublishes);
         Handler.OnPresenceChange(room, frame);
         return ValueTask.CompletedTask;
     }

@@ -61,6 +61,30 @@ public sealed class CommandCostTests
     }
 
     [Fact]
+    public async Task TogglingAloneOnANodeIsCoalescedThoughTheRoomRetiresOnEveryLeave()
+    {
+        // The room's other members are on other nodes: here the room retires with every leave, and
+        // every event goes to the broker, to reach all of them.
+        var time = new FakeTimeProvider();
+        var broker = new ScriptedBroker();
+        await using var node = Node(new() { ["Switchboard:Limits:PresenceEventBurst"] = "5", ["Switchboard:Limits:PresenceEventsPerSecond"] = "1" }, time, broker);
+        var (attacker, _) = node.Open("mallory");
+
+        await node.Protocol.OnMessageAsync(attacker, Toggles(100, endJoined: false), isBinary: false);
+        var beforeFlush = broker.PresencePublishes;
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        // Before: 200 presence events published, one per command. The burst ended on "joined" (the
+        // fifth change), the rest nets to "left": one more event.
+        Assert.Equal(5, beforeFlush);
+        Assert.Equal(6, broker.PresencePublishes);
+        Assert.Equal(0, node.Hub.RoomCount);
+        // The rate outlives the room only until its bucket is full again: nothing is left behind.
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, node.Hub.PresenceRateCount);
+    }
+
+    [Fact]
     public async Task HistoryAndPresenceHaveTheirOwnLowerRate()
     {
         await using var node = Node(new() { ["Switchboard:Limits:ReadBurst"] = "3", ["Switchboard:Limits:ReadsPerSecond"] = "0.001" });
