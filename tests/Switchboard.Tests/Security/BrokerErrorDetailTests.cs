@@ -24,9 +24,11 @@ public sealed class BrokerErrorDetailTests
     [Fact]
     public async Task AnUnavailablePublishOnTheSocketIsAnsweredWithAGenericMessageAndTheDetailIsLogged()
     {
-        var logs = new CapturingLoggerProvider();
+        // The per-command event is at Debug: an outage fails every command of every client.
+        var logs = new CapturingLoggerProvider(Microsoft.Extensions.Logging.LogLevel.Debug);
         var broker = new ScriptedBroker { PublishFailure = new BrokerUnavailableException(Detail) };
-        await using var server = await TestServer.StartAsync(logs: logs, services: s => s.Replace(ServiceDescriptor.Singleton<IBroker>(broker)));
+        var settings = new Dictionary<string, string?> { ["Logging:LogLevel:Switchboard"] = "Debug" };
+        await using var server = await TestServer.StartAsync(settings, logs, services: s => s.Replace(ServiceDescriptor.Singleton<IBroker>(broker)));
         await using var client = await server.ConnectAsync("alice");
         await client.RequestAsync("""{"op":"join","room":"lobby"}""");
 
