@@ -323,6 +323,17 @@ export class Room extends Emitter {
     this._emit("error", error);
   }
 
+  /** The server removed the connection from the room; `error.code` says why (e.g. `forbidden`). */
+  _onRemoved(error) {
+    this._left = true;
+    this._live = false;
+    if (!this.#settled) {
+      this.#settled = true;
+      this.#joined.reject(error);
+    }
+    this._emit("removed", { code: error.code, message: error.message });
+  }
+
   _onClosed(error) {
     this._live = false;
     if (error && !this.#settled) {
@@ -668,6 +679,16 @@ export class Switchboard extends Emitter {
         if (pending.timer !== null) this.#timers.clearTimeout(pending.timer);
         if (message.op === "reply") pending.onReply(message);
         else pending.onError(new SwitchboardError(message.code, message.message));
+        break;
+      }
+      case "removed": {
+        // The server ended this membership (a refreshed token no longer grants the room): the room
+        // is left for good, not rejoined after a reconnect.
+        const room = this.#rooms.get(message.room);
+        if (room) {
+          this.#rooms.delete(message.room);
+          room._onRemoved(new SwitchboardError(message.code, message.message));
+        }
         break;
       }
       case "joined":

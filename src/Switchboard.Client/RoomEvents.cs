@@ -24,6 +24,15 @@ public sealed record RoomRecovery(string Room, int Count, StreamPosition Positio
 /// <param name="Current">The room's position now.</param>
 public sealed record RoomReset(string Room, StreamPosition Previous, StreamPosition Current);
 
+/// <summary>
+/// The server removed the connection from the room (for example <c>forbidden</c>: a refreshed token no
+/// longer grants it). The room is left: no more messages, and it is not joined again after a reconnect.
+/// </summary>
+/// <param name="Room">The room.</param>
+/// <param name="Code">Why, as an error code (<see cref="ErrorCodes"/>).</param>
+/// <param name="Message">The server's explanation.</param>
+public sealed record RoomRemoved(string Room, string Code, string Message);
+
 /// <summary>Messages dropped from a room's buffer because the application did not read them in time.</summary>
 /// <param name="Room">The room.</param>
 /// <param name="Total">Messages dropped from this room's buffer so far.</param>

@@ -134,6 +134,17 @@ public sealed partial class SwitchboardClient
                 }
 
                 break;
+            case "removed":
+                var removedRoom = message.GetProperty("room").GetString()!;
+                if (_rooms.TryGetValue(removedRoom, out var removed))
+                {
+                    removed.OnRemoved(new RoomRemoved(
+                        removedRoom,
+                        message.GetProperty("code").GetString() ?? ErrorCodes.Forbidden,
+                        message.TryGetProperty("message", out var why) ? why.GetString() ?? string.Empty : string.Empty));
+                }
+
+                break;
             case "welcome":
                 session.Welcome.TrySetResult((message.GetProperty("user").GetString()!, message.GetProperty("session").GetString()!));
                 break;

@@ -45,6 +45,9 @@ public sealed class SwitchboardRoom
     /// <summary>Raised when a re-join could not recover what was missed; reload the room's state by other means.</summary>
     public event EventHandler<RoomReset>? Reset;
 
+    /// <summary>Raised when the server removed the connection from the room; the room is then left (see <see cref="RoomRemoved"/>).</summary>
+    public event EventHandler<RoomRemoved>? Removed;
+
     /// <summary>Raised when the <see cref="Messages"/> buffer was full and its oldest message was dropped.</summary>
     public event EventHandler<MessagesDropped>? MessagesDropped;
 
@@ -174,6 +177,15 @@ public sealed class SwitchboardRoom
     }
 
     internal void OnPresence(PresenceChange change) => _client.Raise(PresenceChanged, change);
+
+    /// <summary>On the receive loop: the server ended the membership. The room is left for good, as after <see cref="LeaveAsync"/>.</summary>
+    internal void OnRemoved(RoomRemoved removed)
+    {
+        _liveOn = null;
+        _client.ForgetRoom(this);
+        _client.Raise(Removed, removed);
+        Complete(new SwitchboardException(removed.Code, removed.Message));
+    }
 
     /// <summary>The room is over (left, refused, or the client closed): the stream ends and an unfinished <see cref="Joined"/> fails.</summary>
     internal void Complete(Exception? error)

@@ -21,6 +21,16 @@ public static class CommandParser
     public static bool TryParse(ReadOnlyMemory<byte> json, out ClientCommand command, out ProtocolError error)
     {
         var fields = new RawFields();
+        var start = json.Span.IndexOfAnyExcept(" \t\r\n"u8);
+        if (start < 0 || json.Span[start] != (byte)'{')
+        {
+            // Answered without running the reader: a reader's error is an exception, and a hostile
+            // frame of bare values would otherwise cost one per value.
+            command = new ClientCommand { Op = default };
+            error = new ProtocolError(ErrorCodes.BadRequest, "malformed JSON: a command must be a JSON object");
+            return false;
+        }
+
         try
         {
             ReadFields(json, ref fields);

@@ -64,6 +64,20 @@ public static class ServerMessages
         return Finish(w);
     }
 
+    /// <summary>
+    /// <c>{"op":"removed","room":R,"code":C,"message":M}</c>: the server ended this connection's
+    /// membership of <paramref name="room"/> (for example a refreshed token no longer grants it).
+    /// <paramref name="code"/> is an error code; the client marks the room left and does not rejoin it.
+    /// </summary>
+    public static byte[] Removed(string room, string code, string message)
+    {
+        var w = Start("removed"u8);
+        w.WriteString("room"u8, room);
+        w.WriteString("code"u8, code);
+        w.WriteString("message"u8, message);
+        return Finish(w);
+    }
+
     /// <summary><c>{"op":"error","id":...,"code":C,"message":M}</c>; the id is omitted when empty.</summary>
     public static byte[] Error(ReadOnlySpan<byte> id, string code, string message)
     {

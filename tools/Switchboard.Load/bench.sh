@@ -53,6 +53,12 @@ start_server() {
   Switchboard__Limits__CommandBurst=1000000 \
   Switchboard__Limits__AcceptsPerSecondPerIp=1000000 \
   Switchboard__Limits__AcceptBurstPerIp=1000000 \
+  Switchboard__Limits__JoinsPerSecond=1000000 \
+  Switchboard__Limits__JoinBurst=1000000 \
+  Switchboard__Limits__UserPublishesPerSecond=1000000 \
+  Switchboard__Limits__UserPublishBurst=1000000 \
+  Switchboard__Limits__PresenceEventsPerSecond=1000000 \
+  Switchboard__Limits__PresenceEventBurst=1000000 \
   Logging__LogLevel__Default=Warning \
     taskset -c "$server_core" dotnet "$server_dll" --urls "http://127.0.0.1:$port" --environment Development &
   server_pid=$!

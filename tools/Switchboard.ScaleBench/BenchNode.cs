@@ -41,6 +41,12 @@ internal sealed class BenchNode : IAsyncDisposable
             ["Switchboard:Limits:CommandBurst"] = "1000000",
             ["Switchboard:Limits:AcceptsPerSecondPerIp"] = "1000000",
             ["Switchboard:Limits:AcceptBurstPerIp"] = "1000000",
+            ["Switchboard:Limits:JoinsPerSecond"] = "1000000",
+            ["Switchboard:Limits:JoinBurst"] = "1000000",
+            ["Switchboard:Limits:UserPublishesPerSecond"] = "1000000",
+            ["Switchboard:Limits:UserPublishBurst"] = "1000000",
+            ["Switchboard:Limits:PresenceEventsPerSecond"] = "1000000",
+            ["Switchboard:Limits:PresenceEventBurst"] = "1000000",
             ["Switchboard:Shutdown:DrainSeconds"] = "1",
         });
         builder.Services.AddSwitchboard().AddSwitchboardRedis().AddSwitchboardKestrelLimits();

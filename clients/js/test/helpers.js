@@ -19,6 +19,16 @@ const TEST_SETTINGS = {
   Switchboard__Limits__PublishBurst: "1000000",
   Switchboard__Limits__CommandsPerSecond: "1000000",
   Switchboard__Limits__CommandBurst: "1000000",
+  Switchboard__Limits__JoinsPerSecond: "1000000",
+  Switchboard__Limits__JoinBurst: "1000000",
+  Switchboard__Limits__ReadsPerSecond: "1000000",
+  Switchboard__Limits__ReadBurst: "1000000",
+  Switchboard__Limits__ReplyBytesPerSecond: "1000000000",
+  Switchboard__Limits__ReplyBurstBytes: "1000000000",
+  Switchboard__Limits__UserPublishesPerSecond: "1000000",
+  Switchboard__Limits__UserPublishBurst: "1000000",
+  Switchboard__Limits__PresenceEventsPerSecond: "1000000",
+  Switchboard__Limits__PresenceEventBurst: "1000000",
   Switchboard__Shutdown__DrainSeconds: "1",
 };
 

@@ -35,6 +35,7 @@ export async function example(): Promise<void> {
   room.on("presence", (p) => console.log(p.type, p.room, p.user));
   room.on("recovered", (r) => console.log(r.count));
   room.on("reset", (r) => console.log(r.reason));
+  room.on("removed", (r) => console.log(r.code, r.message));
   room.on("error", (e: SwitchboardError) => console.log(e.code));
   const position: StreamPosition = await room.joined;
   const reply: StreamPosition = await room.publish({ text: "hi" });

@@ -269,6 +269,40 @@ describe("frames", () => {
     timers.pending.clear();
     client.close();
   });
+
+  it("marks a room removed by the server as left, emits removed, and does not rejoin it after a reconnect", async () => {
+    const { client, sockets, timers } = fakeClient({ random: () => 0 });
+    await tick();
+    sockets[0].welcome();
+    const room = client.join("r");
+    const kept = client.join("k");
+    const removed = [];
+    const got = [];
+    room.on("removed", (r) => removed.push(r));
+    room.on("message", (m) => got.push(m.offset));
+    const [joinR, joinK] = sockets[0].commands();
+    sockets[0].receive(JSON.stringify({ op: "reply", id: joinR.id, offset: 0, epoch: "e" }));
+    sockets[0].receive(JSON.stringify({ op: "reply", id: joinK.id, offset: 0, epoch: "e" }));
+
+    sockets[0].receive(JSON.stringify({ op: "removed", room: "r", code: "forbidden", message: "the refreshed token no longer allows r" }));
+    sockets[0].receive(JSON.stringify({ op: "message", room: "r", from: "x", offset: 1, data: 1 }));
+
+    assert.deepEqual(removed, [{ code: "forbidden", message: "the refreshed token no longer allows r" }]);
+    assert.deepEqual(got, [], "nothing of a removed room is delivered");
+    await assert.rejects(room.publish("x"), (e) => e.code === "not_joined");
+    sockets[0].drop();
+    timers.fire(0);
+    await tick();
+    sockets[1].welcome();
+    assert.deepEqual(
+      sockets[1].commands().map((c) => [c.op, c.room]),
+      [["join", "k"]],
+      "only the kept room is joined again",
+    );
+    assert.equal(kept._left, false);
+    timers.pending.clear();
+    client.close();
+  });
 });
 
 describe("offline queue and requests", () => {

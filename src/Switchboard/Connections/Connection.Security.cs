@@ -15,6 +15,21 @@ public sealed partial class Connection
     /// <summary>Command rate of this connection; touched only by its receive loop.</summary>
     internal TokenBucket CommandBucket;
 
+    /// <summary>Join and leave rate of this connection; touched only by its receive loop.</summary>
+    internal TokenBucket JoinBucket;
+
+    /// <summary>History and presence rate of this connection; touched only by its receive loop.</summary>
+    internal TokenBucket ReadBucket;
+
+    /// <summary>Bytes of history and presence replies this connection may still be sent; touched only by its receive loop.</summary>
+    internal TokenBucket ReplyBytes;
+
+    /// <summary>
+    /// The publish rate of this connection's user, shared by all the user's connections on this node;
+    /// set when the hub records the connection as one of its user's, null before.
+    /// </summary>
+    internal SharedTokenBucket? UserPublishBucket { get; set; }
+
     /// <summary>Rate-limited commands in a row; touched only by its receive loop.</summary>
     internal int RateLimitStrikes { get; set; }
 

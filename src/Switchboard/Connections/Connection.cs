@@ -36,6 +36,9 @@ public sealed partial class Connection : IDisposable
         BatchText = batchText;
         PublishBucket = new TokenBucket(limits.PublishesPerSecond, limits.PublishBurst);
         CommandBucket = new TokenBucket(limits.CommandsPerSecond, limits.CommandBurst);
+        JoinBucket = new TokenBucket(limits.JoinsPerSecond, limits.JoinBurst);
+        ReadBucket = new TokenBucket(limits.ReadsPerSecond, limits.ReadBurst);
+        ReplyBytes = new TokenBucket(limits.ReplyBytesPerSecond, limits.ReplyBurstBytes);
         // FullMode.Wait makes TryWrite return false when full instead of dropping silently; nobody
         // ever waits on it, a full queue is answered by closing the connection as a slow consumer.
         _queue = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(limits.MaxQueuedMessages)

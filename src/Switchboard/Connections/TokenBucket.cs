@@ -25,9 +25,7 @@ internal struct TokenBucket
     /// <summary>Takes one token if there is one.</summary>
     public bool TryTake()
     {
-        var now = Stopwatch.GetTimestamp();
-        _tokens = Math.Min(_burst, _tokens + (Stopwatch.GetElapsedTime(_lastRefill, now).TotalSeconds * _perSecond));
-        _lastRefill = now;
+        Refill();
         if (_tokens < 1)
         {
             return false;
@@ -35,5 +33,25 @@ internal struct TokenBucket
 
         _tokens--;
         return true;
+    }
+
+    /// <summary>
+    /// Whether anything is left (the bucket may be in debt after <see cref="Charge"/>). For costs known
+    /// only afterwards, such as the size of a reply: admit while there is credit, then charge.
+    /// </summary>
+    public bool HasCredit()
+    {
+        Refill();
+        return _tokens > 0;
+    }
+
+    /// <summary>Takes <paramref name="amount"/> tokens, going into debt if there are not that many.</summary>
+    public void Charge(double amount) => _tokens -= amount;
+
+    private void Refill()
+    {
+        var now = Stopwatch.GetTimestamp();
+        _tokens = Math.Min(_burst, _tokens + (Stopwatch.GetElapsedTime(_lastRefill, now).TotalSeconds * _perSecond));
+        _lastRefill = now;
     }
 }

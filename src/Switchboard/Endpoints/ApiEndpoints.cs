@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Switchboard.Brokers;
 using Switchboard.Connections;
@@ -45,7 +46,11 @@ internal static class ApiEndpoints
         }
         catch (BrokerUnavailableException ex)
         {
-            return Error(ErrorCodes.Unavailable, ex.Message, StatusCodes.Status503ServiceUnavailable);
+            // The exception's message may name internal addresses or the broker's own errors: it goes
+            // to the log, and the caller learns only that the broker is unavailable.
+            var http = context.HttpContext;
+            Log.ApiUnavailable(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ApiEndpoints)), http.Request.Method, http.Request.Path, ex);
+            return Error(ErrorCodes.Unavailable, ProtocolBehavior.UnavailableMessage, StatusCodes.Status503ServiceUnavailable);
         }
     }
 

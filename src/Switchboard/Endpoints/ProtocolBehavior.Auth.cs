@@ -1,4 +1,6 @@
+using Switchboard.Brokers;
 using Switchboard.Connections;
+using Microsoft.Extensions.Logging;
 using Switchboard.Identity;
 using Switchboard.Protocol;
 
@@ -65,11 +67,46 @@ internal sealed partial class ProtocolBehavior
         }
 
         connection.Authenticate(identity);
+        await LeaveRevokedRoomsAsync(connection, identity).ConfigureAwait(false);
         if (command.HasId)
         {
             connection.TryEnqueue(OutboundFrame.Text(ServerMessages.Ack(command.Id.Span)));
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// A refreshed identity may have lost rooms (a grant withdrawn from the token's rooms claim):
+    /// membership is a right checked at join, so every joined room is checked again, and the
+    /// connection leaves those it may no longer join. It is told with a <c>removed</c> message per room,
+    /// queued before the refresh reply; the other members see the usual <c>left</c>.
+    /// </summary>
+    private async ValueTask LeaveRevokedRoomsAsync(Connection connection, ConnectionIdentity identity)
+    {
+        List<string>? revoked = null;
+        foreach (var room in connection.Rooms.Keys)
+        {
+            if (!policy.CanJoin(identity, room))
+            {
+                (revoked ??= []).Add(room);
+            }
+        }
+
+        foreach (var room in revoked ?? [])
+        {
+            try
+            {
+                await hub.LeaveAsync(connection, room, connection.Aborted).ConfigureAwait(false);
+            }
+            catch (BrokerUnavailableException ex)
+            {
+                // The membership is already gone on this node (no more deliveries); only the broker's
+                // view (presence, interest) lags, and it expires on its own.
+                Log.CommandUnavailable(logger, connection.Id, "leave of a revoked room", ex);
+            }
+
+            connection.TryEnqueue(OutboundFrame.Text(ServerMessages.Removed(room, ErrorCodes.Forbidden, $"the refreshed token no longer allows {room}")));
+        }
     }
 }

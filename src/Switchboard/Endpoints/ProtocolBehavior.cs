@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Switchboard.Brokers;
 using Switchboard.Connections;
@@ -21,8 +22,15 @@ internal sealed partial class ProtocolBehavior(
     Admission admission,
     SwitchboardMetrics metrics,
     TimeProvider time,
-    IOptions<SwitchboardOptions> options) : IConnectionBehavior
+    IOptions<SwitchboardOptions> options,
+    ILogger<ProtocolBehavior> logger) : IConnectionBehavior
 {
+    /// <summary>
+    /// The one message an <c>unavailable</c> error carries, on the socket and in the HTTP API: a
+    /// broker's own message may name hosts, ports or its internal state, which is for the log only.
+    /// </summary>
+    internal const string UnavailableMessage = "the server cannot reach its message broker; nothing was done, retry after a short backoff";
+
     public bool BatchText => true;
 
     public bool AcceptsDeferredAuth => true;
@@ -53,16 +61,22 @@ internal sealed partial class ProtocolBehavior(
                 return;
             }
 
-            if (Admit(connection, isPublish: true, default))
+            if (TakeOrRefuse(connection, ref connection.CommandBucket, "too many commands", default)
+                && TakeOrRefuse(connection, ref connection.PublishBucket, "too many publishes", default)
+                && TakeUserPublish(connection, default))
             {
+                connection.RateLimitStrikes = 0;
                 await PublishBinaryAsync(connection, message).ConfigureAwait(false);
             }
 
             return;
         }
 
-        // A client may batch commands like the server batches messages, one after another.
-        foreach (var line in JsonText.SplitValues(message))
+        // A client may batch commands like the server batches messages, one after another. Each is
+        // paid for before it is split off and parsed: what a frame costs is bounded by the bucket,
+        // not by how many values fit in MaxMessageBytes.
+        var rest = message;
+        while (JsonText.SkipWhitespace(ref rest))
         {
             if (connection.IsClosing)
             {
@@ -71,19 +85,40 @@ internal sealed partial class ProtocolBehavior(
             }
 
             metrics.MessagesIn.Add(1);
-            await HandleCommandAsync(connection, line).ConfigureAwait(false);
+            if (!connection.CommandBucket.TryTake())
+            {
+                RefuseRestOfFrame(connection, JsonText.TakeValue(ref rest), rest);
+                return;
+            }
+
+            await HandleCommandAsync(connection, JsonText.TakeValue(ref rest)).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The command bucket ran dry inside a frame: the command that found it empty is answered
+    /// <c>rate_limited</c> (parsed only for its id), and the rest of the frame is dropped unparsed,
+    /// each of its lines counting as one more refused command towards <c>Limits:RateLimitStrikes</c>.
+    /// </summary>
+    private void RefuseRestOfFrame(Connection connection, ReadOnlyMemory<byte> refused, ReadOnlyMemory<byte> rest)
+    {
+        // Parsed or not, the command carries the id if one was read: the refusal names it.
+        _ = CommandParser.TryParse(refused, out var command, out _);
+        var dropped = JsonText.CountLines(rest.Span);
+        metrics.MessagesIn.Add(dropped);
+        Refuse(connection, command.Id, "too many commands", 1 + dropped);
     }
 
     private async ValueTask HandleCommandAsync(Connection connection, ReadOnlyMemory<byte> json)
     {
-        // Parsed before the rate check so that a rate-limited command is answered with its id.
+        // The command bucket is already charged; the parse tells which further bucket applies.
         var parsed = CommandParser.TryParse(json, out var command, out var error);
-        if (!Admit(connection, parsed && command.Op is CommandOp.Publish or CommandOp.Send, command.Id))
+        if (parsed && !TakeCostBuckets(connection, command))
         {
             return;
         }
 
+        connection.RateLimitStrikes = 0;
         if (connection.Identity is not { } identity)
         {
             await AuthenticateAsync(connection, parsed ? command : null).ConfigureAwait(false);
@@ -114,8 +149,10 @@ internal sealed partial class ProtocolBehavior(
         }
         catch (BrokerUnavailableException ex)
         {
-            // Never a silent drop: the client learns that this command did not happen.
-            failure = new ProtocolError(ErrorCodes.Unavailable, ex.Message);
+            // Never a silent drop: the client learns that this command did not happen, but not why:
+            // the detail may name internal addresses, so it goes to the log only.
+            Log.CommandUnavailable(logger, connection.Id, command.Op.ToString(), ex);
+            failure = new ProtocolError(ErrorCodes.Unavailable, UnavailableMessage);
         }
 
         if (failure is { } failed)
@@ -192,7 +229,9 @@ internal sealed partial class ProtocolBehavior(
         }
 
         var users = await hub.PresenceAsync(command.Room!, connection.Aborted).ConfigureAwait(false);
-        connection.TryEnqueue(OutboundFrame.Text(ServerMessages.PresenceReply(command.Id.Span, command.Room!, users)));
+        var reply = ServerMessages.PresenceReply(command.Id.Span, command.Room!, users);
+        connection.ReplyBytes.Charge(reply.Length);
+        connection.TryEnqueue(OutboundFrame.Text(reply));
         return null;
     }
 
@@ -210,7 +249,9 @@ internal sealed partial class ProtocolBehavior(
 
         var read = await hub.HistoryAsync(command.Room!, command.Since, command.Limit, connection.Aborted).ConfigureAwait(false);
         var publications = read.Publications.Select(p => p.Json).ToArray();
-        connection.TryEnqueue(OutboundFrame.Text(ServerMessages.StreamReply(command.Id.Span, read.Top, read.Recovered, publications)));
+        var reply = ServerMessages.StreamReply(command.Id.Span, read.Top, read.Recovered, publications);
+        connection.ReplyBytes.Charge(reply.Length);
+        connection.TryEnqueue(OutboundFrame.Text(reply));
         return null;
     }
 
@@ -240,7 +281,8 @@ internal sealed partial class ProtocolBehavior(
         }
         catch (BrokerUnavailableException ex)
         {
-            ReplyError(connection, default, new ProtocolError(ErrorCodes.Unavailable, ex.Message));
+            Log.CommandUnavailable(logger, connection.Id, "binary publish", ex);
+            ReplyError(connection, default, new ProtocolError(ErrorCodes.Unavailable, UnavailableMessage));
         }
     }
 
@@ -252,30 +294,77 @@ internal sealed partial class ProtocolBehavior(
     }
 
     /// <summary>
-    /// Takes a token from the command bucket and, for publishes, from the publish bucket. When one is
-    /// empty the command is answered with <c>rate_limited</c> (with its id); a client that keeps going
-    /// for <c>Limits:RateLimitStrikes</c> refused commands in a row is not backing off and is closed with 4503.
+    /// The buckets a command pays into besides the command bucket, by what it costs the node: publishes
+    /// (per connection and per user), joins and leaves (each may fan a presence event out to a whole
+    /// room), and reads (history and presence replies can be large: a rate, and a budget of reply bytes).
     /// </summary>
-    private bool Admit(Connection connection, bool isPublish, ReadOnlyMemory<byte> id)
+    private bool TakeCostBuckets(Connection connection, in ClientCommand command)
     {
-        var commandOk = connection.CommandBucket.TryTake();
-        if (commandOk && (!isPublish || connection.PublishBucket.TryTake()))
+        switch (command.Op)
         {
-            connection.RateLimitStrikes = 0;
+            case CommandOp.Publish or CommandOp.Send:
+                return TakeOrRefuse(connection, ref connection.PublishBucket, "too many publishes", command.Id)
+                    && TakeUserPublish(connection, command.Id);
+            case CommandOp.Join or CommandOp.Leave:
+                return TakeOrRefuse(connection, ref connection.JoinBucket, "too many joins and leaves", command.Id);
+            case CommandOp.History or CommandOp.Presence:
+                if (!TakeOrRefuse(connection, ref connection.ReadBucket, "too many history and presence requests", command.Id))
+                {
+                    return false;
+                }
+
+                if (!connection.ReplyBytes.HasCredit())
+                {
+                    Refuse(connection, command.Id, "too many bytes of history and presence replies", 1);
+                    return false;
+                }
+
+                return true;
+            default:
+                return true;
+        }
+    }
+
+    private bool TakeUserPublish(Connection connection, ReadOnlyMemory<byte> id)
+    {
+        if (connection.UserPublishBucket?.TryTake() ?? true)
+        {
             return true;
         }
 
-        if (++connection.RateLimitStrikes >= options.Value.Limits.RateLimitStrikes)
+        Refuse(connection, id, "too many publishes by this user", 1);
+        return false;
+    }
+
+    /// <summary>
+    /// Takes a token from <paramref name="bucket"/>; when it is empty the command is refused (see
+    /// <see cref="Refuse"/>) and false is returned.
+    /// </summary>
+    private bool TakeOrRefuse(Connection connection, ref TokenBucket bucket, string what, ReadOnlyMemory<byte> id)
+    {
+        if (bucket.TryTake())
         {
-            connection.RequestClose(CloseCodes.RateLimited, "rate limit exceeded repeatedly");
-        }
-        else
-        {
-            var what = commandOk ? "too many publishes" : "too many commands";
-            ReplyError(connection, id, new ProtocolError(ErrorCodes.RateLimited, what + ": slow down"));
+            return true;
         }
 
+        Refuse(connection, id, what, 1);
         return false;
+    }
+
+    /// <summary>
+    /// Answers a refused command with <c>rate_limited</c> (with its id). A client that goes on for
+    /// <c>Limits:RateLimitStrikes</c> refused commands in a row is not backing off and is closed with 4503.
+    /// </summary>
+    private void Refuse(Connection connection, ReadOnlyMemory<byte> id, string what, int strikes)
+    {
+        connection.RateLimitStrikes += strikes;
+        if (connection.RateLimitStrikes >= options.Value.Limits.RateLimitStrikes)
+        {
+            connection.RequestClose(CloseCodes.RateLimited, "rate limit exceeded repeatedly");
+            return;
+        }
+
+        ReplyError(connection, id, new ProtocolError(ErrorCodes.RateLimited, what + ": slow down"));
     }
 
     private static ProtocolError Forbidden(string action, string room) =>

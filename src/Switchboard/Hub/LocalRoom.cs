@@ -32,14 +32,19 @@ internal sealed class LocalRoom
     /// <param name="name">The room.</param>
     /// <param name="broker">The broker told when the node's first member arrives and its last leaves.</param>
     /// <param name="retire">Removes the room from the hub once it is idle; called under the room's lock.</param>
-    public LocalRoom(string name, IBroker broker, Action<LocalRoom> retire)
+    /// <param name="presence">The rate of the room's presence events on this node.</param>
+    public LocalRoom(string name, IBroker broker, Action<LocalRoom> retire, PresenceCoalescer presence)
     {
         Name = name;
+        PresenceEvents = presence;
         _broker = broker;
         _retire = retire;
     }
 
     public string Name { get; }
+
+    /// <summary>The rate of this room's <c>joined</c>/<c>left</c> events (coalesced beyond their burst).</summary>
+    public PresenceCoalescer PresenceEvents { get; }
 
     /// <summary>The members, as a snapshot that fan-out may walk without a lock.</summary>
     public RoomSubscription[] Members

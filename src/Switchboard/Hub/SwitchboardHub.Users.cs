@@ -48,11 +48,13 @@ public sealed partial class SwitchboardHub
     {
         while (true)
         {
-            var entry = _users.GetOrAdd(connection.User, static _ => new UserConnections());
+            var entry = _users.GetOrAdd(connection.User, static (_, limits) => new UserConnections(limits), _options.Limits);
             if (!entry.TryAdd(connection, out var first))
             {
                 continue;
             }
+
+            connection.UserPublishBucket = entry.PublishBucket;
 
             if (first)
             {
@@ -73,10 +75,17 @@ public sealed partial class SwitchboardHub
     }
 
     /// <summary>A user's connections on this node, copied on change and read without a lock.</summary>
-    private sealed class UserConnections
+    private sealed class UserConnections(Options.LimitsOptions limits)
     {
         private Connection[] _connections = [];
         private bool _closed;
+
+        /// <summary>
+        /// The user's publish rate on this node, shared by its connections. It lives as long as the user
+        /// has a connection here: a user who closes them all and reconnects starts with a full bucket,
+        /// which costs it the reconnects (limited per address and per node).
+        /// </summary>
+        public SharedTokenBucket PublishBucket { get; } = new(limits.UserPublishesPerSecond, limits.UserPublishBurst);
 
         public Connection[] Connections => Volatile.Read(ref _connections);
 

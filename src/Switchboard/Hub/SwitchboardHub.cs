@@ -18,14 +18,18 @@ namespace Switchboard.Hub;
 public sealed partial class SwitchboardHub
 {
     private readonly ConcurrentDictionary<string, LocalRoom> _rooms = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PresenceCoalescer> _presenceEvents = new(StringComparer.Ordinal);
     private readonly IBroker _broker;
     private readonly RoomPolicy _policy;
     private readonly SwitchboardMetrics _metrics;
     private readonly SwitchboardOptions _options;
+    private readonly TimeProvider _time;
 
     /// <summary>Creates the hub and attaches it to <paramref name="broker"/>.</summary>
-    public SwitchboardHub(IBroker broker, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options)
+    public SwitchboardHub(IBroker broker, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options, TimeProvider time)
     {
+        ArgumentNullException.ThrowIfNull(time);
+        _time = time;
         ArgumentNullException.ThrowIfNull(policy);
         _policy = policy;
         ArgumentNullException.ThrowIfNull(broker);
@@ -37,6 +41,9 @@ public sealed partial class SwitchboardHub
         metrics.Meter.CreateObservableGauge("switchboard.rooms", () => RoomCount, description: "Protocol rooms with members on this node.");
         metrics.Meter.CreateObservableGauge("switchboard.users", () => UserCount, description: "Distinct users connected to this node's protocol endpoint.");
     }
+
+    /// <summary>Rooms whose presence-event rate is remembered on this node (those with members, and those retired recently under load).</summary>
+    internal int PresenceRateCount => _presenceEvents.Count;
 
     /// <summary>The number of rooms with at least one member on this node.</summary>
     public int RoomCount => _rooms.Count;
@@ -106,6 +113,8 @@ public sealed partial class SwitchboardHub
             {
                 read = read with { Recovered = false };
             }
+
+            read = FitReply(read);
         }
         catch (BrokerUnavailableException)
         {
@@ -199,11 +208,12 @@ public sealed partial class SwitchboardHub
     /// <summary>Null while the node's broker can serve; otherwise why it cannot.</summary>
     public string? Unavailable => _broker.Unavailable;
 
-    /// <summary>Reads the room's retained history.</summary>
-    public ValueTask<StreamRead> HistoryAsync(string room, StreamPosition? since, int? limit, CancellationToken cancellationToken)
+    /// <summary>Reads the room's retained history: its newest publications that fit in <c>Limits:MaxReplyBytes</c>.</summary>
+    public async ValueTask<StreamRead> HistoryAsync(string room, StreamPosition? since, int? limit, CancellationToken cancellationToken)
     {
         var max = _options.History.Size;
-        return ReadStreamAsync(SwitchboardTracing.HistorySpan, room, since, Math.Min(limit ?? max, max), cancellationToken);
+        var read = await ReadStreamAsync(SwitchboardTracing.HistorySpan, room, since, Math.Min(limit ?? max, max), cancellationToken).ConfigureAwait(false);
+        return FitReply(read);
     }
 
     /// <summary>Reads the room's stream in a span named <paramref name="span"/>, tagged with what the read found.</summary>
@@ -291,7 +301,7 @@ public sealed partial class SwitchboardHub
         {
             // No side effect in the factory: it may run on several racing threads, and only the
             // instance the dictionary keeps is ever used.
-            var room = _rooms.GetOrAdd(subscription.Room, static (name, hub) => new LocalRoom(name, hub._broker, hub.Retire), this);
+            var room = _rooms.GetOrAdd(subscription.Room, static (name, hub) => new LocalRoom(name, hub._broker, hub.Retire, hub.PresenceEventsOf(name)), this);
             var ready = room.TryAdd(subscription, out var firstOfUser);
             if (ready is null)
             {
@@ -299,9 +309,8 @@ public sealed partial class SwitchboardHub
             }
 
             await ready.WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (firstOfUser && AnnouncesPresence(room))
+            if (firstOfUser && AnnouncesPresence(room) && room.PresenceEvents.Announce(subscription.Connection.User, joined: true) is { } joined)
             {
-                var joined = OutboundFrame.Text(ServerMessages.PresenceChange(joined: true, room.Name, subscription.Connection.User));
                 await _broker.PublishPresenceAsync(room.Name, joined, cancellationToken).ConfigureAwait(false);
             }
 
@@ -319,13 +328,65 @@ public sealed partial class SwitchboardHub
 
         var lastOfUser = await room.RemoveAsync(subscription).ConfigureAwait(false);
         // Sent even when this node has no members left: members on other nodes must see the user leave.
-        if (lastOfUser && AnnouncesPresence(room))
+        if (lastOfUser && AnnouncesPresence(room) && room.PresenceEvents.Announce(subscription.Connection.User, joined: false) is { } left)
         {
-            var left = OutboundFrame.Text(ServerMessages.PresenceChange(joined: false, room.Name, subscription.Connection.User));
             await _broker.PublishPresenceAsync(room.Name, left, cancellationToken).ConfigureAwait(false);
         }
     }
 
+    /// <summary>
+    /// The presence-event rate of <paramref name="room"/>. It outlives the room's coordinator: a member
+    /// alone on this node (the others on other nodes) retires the room with every leave, and a fresh
+    /// bucket per join would let its toggling through uncoalesced. Forgotten once it could hold nothing.
+    /// </summary>
+    private PresenceCoalescer PresenceEventsOf(string room) =>
+        _presenceEvents.GetOrAdd(room, static (name, hub) => new PresenceCoalescer(name, hub._broker, hub._options.Limits.PresenceEventsPerSecond, hub._options.Limits.PresenceEventBurst, hub._time), this);
+
+    private void ForgetPresenceEvents(PresenceCoalescer events)
+    {
+        // A room that came back meanwhile uses this instance again: keep it.
+        if (!_rooms.ContainsKey(events.Room))
+        {
+            _presenceEvents.TryRemove(new KeyValuePair<string, PresenceCoalescer>(events.Room, events));
+        }
+    }
+
+    /// <summary>
+    /// Keeps the newest publications of <paramref name="read"/> whose JSON fits in
+    /// <c>Limits:MaxReplyBytes</c> (at most half the outbound queue). A reply larger than the queue
+    /// would close its reader as a slow consumer, and the client's retry would meet the same fate; cut,
+    /// a read that was asked to recover says <c>recovered:false</c> and the client reloads instead.
+    /// </summary>
+    private StreamRead FitReply(StreamRead read)
+    {
+        var cap = _options.Limits.ReplyBytesCap;
+        var publications = read.Publications;
+        long total = 0;
+        var first = publications.Count;
+        while (first > 0 && total + publications[first - 1].Json.Length + 1 <= cap)
+        {
+            first--;
+            total += publications[first].Json.Length + 1;
+        }
+
+        if (first == 0)
+        {
+            return read;
+        }
+
+        return read with
+        {
+            Publications = publications.Skip(first).ToArray(),
+            Recovered = read.Recovered is null ? null : false,
+        };
+    }
+
     /// <summary>Called by a room under its lock once its last member left and the broker was told.</summary>
-    private void Retire(LocalRoom room) => _rooms.TryRemove(new KeyValuePair<string, LocalRoom>(room.Name, room));
+    private void Retire(LocalRoom room)
+    {
+        if (_rooms.TryRemove(new KeyValuePair<string, LocalRoom>(room.Name, room)))
+        {
+            room.PresenceEvents.WhenIdle(ForgetPresenceEvents);
+        }
+    }
 }

@@ -80,4 +80,64 @@ public sealed class LimitsOptions
 
     /// <summary>Seconds a client has to send its complete upgrade request headers (slowloris protection).</summary>
     public double HandshakeTimeoutSeconds { get; set; } = 10;
+
+    // ---- Costs per command (issue 11, item 5) ----
+
+    /// <summary>
+    /// Sustained <c>join</c> and <c>leave</c> commands per second per connection; beyond, <c>rate_limited</c>.
+    /// Each one can send a presence event to every member of a room.
+    /// </summary>
+    public double JoinsPerSecond { get; set; } = 10;
+
+    /// <summary>Joins and leaves a connection may make in a burst: enough to rejoin every room after a reconnect.</summary>
+    public int JoinBurst { get; set; } = 256;
+
+    /// <summary>
+    /// Sustained <c>joined</c>/<c>left</c> events per second per room on a node. Beyond the burst,
+    /// changes are held and coalesced: when the bucket has a token again, each user's net change
+    /// since the last event is sent once (a user who joined and left meanwhile sends nothing).
+    /// </summary>
+    public double PresenceEventsPerSecond { get; set; } = 20;
+
+    /// <summary>Presence events a room may send in a burst before they are coalesced.</summary>
+    public int PresenceEventBurst { get; set; } = 100;
+
+    /// <summary>Sustained <c>history</c> and <c>presence</c> commands per second per connection; beyond, <c>rate_limited</c>.</summary>
+    public double ReadsPerSecond { get; set; } = 20;
+
+    /// <summary><c>history</c> and <c>presence</c> commands a connection may make in a burst.</summary>
+    public int ReadBurst { get; set; } = 50;
+
+    /// <summary>
+    /// Bytes of <c>history</c> and <c>presence</c> replies per second per connection. A read is refused
+    /// (<c>rate_limited</c>) while the connection's reply budget is spent; its reply is charged once built.
+    /// </summary>
+    public double ReplyBytesPerSecond { get; set; } = 1024 * 1024;
+
+    /// <summary>Reply bytes a connection may receive in a burst before <see cref="ReplyBytesPerSecond"/> applies.</summary>
+    public int ReplyBurstBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Most bytes of publications in one join (recovery) or history reply. A longer read keeps its newest
+    /// publications that fit and, when a <c>since</c> was asked for, answers <c>recovered:false</c>: a
+    /// reply larger than <see cref="MaxQueuedBytes"/> would close the joiner as a slow consumer on every retry.
+    /// Half of <see cref="MaxQueuedBytes"/> applies when that is smaller (see <see cref="ReplyBytesCap"/>).
+    /// </summary>
+    public int MaxReplyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// The bytes of publications one reply may really hold: <see cref="MaxReplyBytes"/>, but never more
+    /// than half the outbound queue, so a reply always leaves room for the live traffic behind it.
+    /// </summary>
+    internal long ReplyBytesCap => Math.Min(MaxReplyBytes, MaxQueuedBytes / 2);
+
+    /// <summary>
+    /// Sustained publishes (publish, send, binary) per second per user across all the user's
+    /// connections on this node; beyond, <c>rate_limited</c>. Without it a user's rate would be
+    /// <see cref="PublishesPerSecond"/> times <see cref="MaxConnectionsPerUser"/>.
+    /// </summary>
+    public double UserPublishesPerSecond { get; set; } = 100;
+
+    /// <summary>Publishes one user may make in a burst across its connections on this node.</summary>
+    public int UserPublishBurst { get; set; } = 200;
 }

@@ -46,6 +46,18 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
         Require(limits.AcceptBurstPerIp >= 1, "Limits:AcceptBurstPerIp", "must be at least 1");
         Require(limits.MaxAnonymousConnectionsPerIp >= 1, "Limits:MaxAnonymousConnectionsPerIp", "must be at least 1");
         Require(limits.HandshakeTimeoutSeconds is > 0 and <= 300, "Limits:HandshakeTimeoutSeconds", "must be greater than 0 and at most 300");
+        // Costs per command (issue 11, item 5).
+        Require(limits.JoinsPerSecond > 0, "Limits:JoinsPerSecond", "must be greater than 0");
+        Require(limits.JoinBurst >= 1, "Limits:JoinBurst", "must be at least 1");
+        Require(limits.PresenceEventsPerSecond > 0, "Limits:PresenceEventsPerSecond", "must be greater than 0");
+        Require(limits.PresenceEventBurst >= 1, "Limits:PresenceEventBurst", "must be at least 1");
+        Require(limits.ReadsPerSecond > 0, "Limits:ReadsPerSecond", "must be greater than 0");
+        Require(limits.ReadBurst >= 1, "Limits:ReadBurst", "must be at least 1");
+        Require(limits.ReplyBytesPerSecond > 0, "Limits:ReplyBytesPerSecond", "must be greater than 0");
+        Require(limits.ReplyBurstBytes >= 1, "Limits:ReplyBurstBytes", "must be at least 1");
+        Require(limits.MaxReplyBytes >= 1024, "Limits:MaxReplyBytes", "must be at least 1024");
+        Require(limits.UserPublishesPerSecond > 0, "Limits:UserPublishesPerSecond", "must be greater than 0");
+        Require(limits.UserPublishBurst >= 1, "Limits:UserPublishBurst", "must be at least 1");
         SecurityRules.Validate(options, Require);
         PathRules.Validate(options.Paths, Require);
 

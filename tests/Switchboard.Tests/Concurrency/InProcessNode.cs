@@ -21,7 +21,10 @@ public sealed class InProcessNode : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
 
-    public InProcessNode(IBroker broker, IDictionary<string, string?>? settings = null)
+    /// <param name="broker">The node's broker.</param>
+    /// <param name="settings">Configuration keys over the defaults.</param>
+    /// <param name="time">The node's clock (a <c>FakeTimeProvider</c> to drive timers step by step); the system clock when null.</param>
+    public InProcessNode(IBroker broker, IDictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
         var config = new Dictionary<string, string?>
         {
@@ -38,6 +41,11 @@ public sealed class InProcessNode : IAsyncDisposable
             .AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(config).Build())
             .AddLogging()
             .AddSingleton(broker);
+        if (time is not null)
+        {
+            services.AddSingleton(time);
+        }
+
         services.AddSwitchboard();
         _services = services.BuildServiceProvider();
     }

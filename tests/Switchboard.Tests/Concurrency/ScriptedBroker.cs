@@ -25,6 +25,14 @@ public sealed class ScriptedBroker : IBroker
     /// <summary>Stream reads wait here while closed.</summary>
     public Gate ReadGate { get; } = new(open: true);
 
+    private int _presencePublishes;
+
+    /// <summary>Presence events the node published (kept apart from <see cref="Calls"/>, which tests compare whole).</summary>
+    public int PresencePublishes => Volatile.Read(ref _presencePublishes);
+
+    /// <summary>When set, every publish throws it (an outage, as a real broker reports one).</summary>
+    public Exception? PublishFailure { get; set; }
+
     /// <summary>What a stream read answers: the top and the publications.</summary>
     public StreamRead NextRead { get; set; } = new(new StreamPosition(0, "e1"), [], null);
 
@@ -65,11 +73,17 @@ public sealed class ScriptedBroker : IBroker
     public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken)
     {
         _calls.Enqueue("publish " + room);
+        if (PublishFailure is { } failure)
+        {
+            throw failure;
+        }
+
         return ValueTask.FromResult(new StreamPosition(1, "e1"));
     }
 
     public ValueTask PublishPresenceAsync(string room, OutboundFrame frame, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _presencePublishes);
         Handler.OnPresenceChange(room, frame);
         return ValueTask.CompletedTask;
     }

@@ -50,7 +50,8 @@ public sealed class TestServer : IAsyncDisposable
     /// Starts a node. <paramref name="settings"/> are configuration keys such as <c>Switchboard:Limits:MaxMessageBytes</c>;
     /// with <paramref name="pages"/> it also serves the demo and the dashboard, as the shipped host does.
     /// </summary>
-    public static async Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null, ILoggerProvider? logs = null, bool pages = false)
+    /// <remarks><paramref name="services"/> changes Switchboard's services after they are added (for example replaces the broker with the test's).</remarks>
+    public static async Task<TestServer> StartAsync(IDictionary<string, string?>? settings = null, ILoggerProvider? logs = null, bool pages = false, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing", Args = TestServer.HostArgs });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -74,6 +75,16 @@ public sealed class TestServer : IAsyncDisposable
             ["Switchboard:Limits:CommandBurst"] = "1000000",
             ["Switchboard:Limits:AcceptsPerSecondPerIp"] = "1000000",
             ["Switchboard:Limits:AcceptBurstPerIp"] = "1000000",
+            ["Switchboard:Limits:JoinsPerSecond"] = "1000000",
+            ["Switchboard:Limits:JoinBurst"] = "1000000",
+            ["Switchboard:Limits:ReadsPerSecond"] = "1000000",
+            ["Switchboard:Limits:ReadBurst"] = "1000000",
+            ["Switchboard:Limits:ReplyBytesPerSecond"] = "1000000000",
+            ["Switchboard:Limits:ReplyBurstBytes"] = "1000000000",
+            ["Switchboard:Limits:UserPublishesPerSecond"] = "1000000",
+            ["Switchboard:Limits:UserPublishBurst"] = "1000000",
+            ["Switchboard:Limits:PresenceEventsPerSecond"] = "1000000",
+            ["Switchboard:Limits:PresenceEventBurst"] = "1000000",
             ["Switchboard:Shutdown:DrainSeconds"] = "3",
             // Rooms no rule covers are open, as in development: most tests use rooms freely. The
             // production default (closed) is tested in Security/DenyByDefaultTests.
@@ -90,6 +101,7 @@ public sealed class TestServer : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(config);
         // As the shipped host: Switchboard:Broker selects the in-memory broker or Redis.
         builder.Services.AddSwitchboard().AddSwitchboardRedis().AddSwitchboardKestrelLimits();
+        services?.Invoke(builder.Services);
         builder.AddSwitchboardTelemetry();
         if (pages)
         {

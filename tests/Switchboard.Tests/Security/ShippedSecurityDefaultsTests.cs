@@ -50,6 +50,17 @@ public sealed class ShippedSecurityDefaultsTests
         Assert.Equal(defaults.Limits.AcceptsPerSecond, shipped.Limits.AcceptsPerSecond);
         Assert.Equal(defaults.Limits.AcceptsPerSecondPerIp, shipped.Limits.AcceptsPerSecondPerIp);
         Assert.Equal(defaults.Limits.AcceptBurstPerIp, shipped.Limits.AcceptBurstPerIp);
+        Assert.Equal(defaults.Limits.JoinsPerSecond, shipped.Limits.JoinsPerSecond);
+        Assert.Equal(defaults.Limits.JoinBurst, shipped.Limits.JoinBurst);
+        Assert.Equal(defaults.Limits.PresenceEventsPerSecond, shipped.Limits.PresenceEventsPerSecond);
+        Assert.Equal(defaults.Limits.PresenceEventBurst, shipped.Limits.PresenceEventBurst);
+        Assert.Equal(defaults.Limits.ReadsPerSecond, shipped.Limits.ReadsPerSecond);
+        Assert.Equal(defaults.Limits.ReadBurst, shipped.Limits.ReadBurst);
+        Assert.Equal(defaults.Limits.ReplyBytesPerSecond, shipped.Limits.ReplyBytesPerSecond);
+        Assert.Equal(defaults.Limits.ReplyBurstBytes, shipped.Limits.ReplyBurstBytes);
+        Assert.Equal(defaults.Limits.MaxReplyBytes, shipped.Limits.MaxReplyBytes);
+        Assert.Equal(defaults.Limits.UserPublishesPerSecond, shipped.Limits.UserPublishesPerSecond);
+        Assert.Equal(defaults.Limits.UserPublishBurst, shipped.Limits.UserPublishBurst);
         Assert.Equal(defaults.Limits.MaxAnonymousConnectionsPerIp, shipped.Limits.MaxAnonymousConnectionsPerIp);
         Assert.Equal(defaults.Limits.HandshakeTimeoutSeconds, shipped.Limits.HandshakeTimeoutSeconds);
     }
