@@ -116,8 +116,9 @@ internal sealed record ServerSample(
         {
             text = await http.GetStringAsync(new Uri("metrics", UriKind.Relative), cancellationToken);
         }
-        catch (HttpRequestException)
+        catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
+            // Unreachable, or slower than the client's timeout: this sample has no gauges (NaN), the next one may.
             return samples;
         }
 

@@ -229,7 +229,7 @@ internal sealed class SoakRun(SoakSettings settings)
                     $"  {sample.Seconds,6:F0} s  RSS {sample.RssBytes / 1048576,7:F1} MiB  heap {sample.HeapBytes / 1048576,7:F1} MiB  fds {sample.OpenFiles,6}  sockets {sample.Sockets,6}  threads {sample.Threads,4}  connections {sample.Connections,6}  rooms {sample.Rooms,6}  queued {sample.QueueBytes / 1024,8:F1} KiB  delivered {_tally.Delivered,12:N0}  server-closed {_tally.UnexpectedCloses:N0}  unreadable {_tally.Unreadable:N0}"));
             }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // The soak is over.
         }
