@@ -41,4 +41,7 @@ internal static partial class Log
 
     [LoggerMessage(5012, LogLevel.Information, "Redis broker node {Node} stopped")]
     public static partial void Stopped(ILogger logger, string node);
+
+    [LoggerMessage(5013, LogLevel.Error, "A delivery for {Target} failed; its worker goes on with the next")]
+    public static partial void DeliveryFailed(ILogger logger, string target, Exception exception);
 }

@@ -40,6 +40,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
     private readonly Counter<long>? _streamLosses;
     private readonly Counter<long>? _nodesReaped;
     private readonly Lock _lifecycle = new();
+    private readonly DeliveryWorkers _workers;
     private ConnectionMultiplexer? _redis;
     private IBrokerHandler? _handler;
     private Task _heartbeat = Task.CompletedTask;
@@ -67,6 +68,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         OperationTimeout = TimeSpan.FromSeconds(_options.OperationTimeoutSeconds);
         GapWait = TimeSpan.FromMilliseconds(_options.GapWaitMilliseconds);
         _stoppingToken = _stopping.Token;
+        _workers = new DeliveryWorkers(_logger);
         if (metrics is not null)
         {
             _gapFills = metrics.Meter.CreateCounter<long>("switchboard.redis.gap_fills", description: "Reads of a room's stream to deliver offsets pub/sub did not bring.");
@@ -119,9 +121,11 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         // A node must start, and keep its WebSocket clients, while Redis is away.
         config.AbortOnConnectFail = false;
         config.ClientName ??= "switchboard-" + NodeId;
+        // Fail a command at once while the connection is down, as 1.x did. The default backlog would
+        // hold it and send it after the reconnect: a publication refused with "unavailable" would then
+        // appear after all, once Redis is back, seconds after its client gave up on it.
+        config.BacklogPolicy = BacklogPolicy.FailFast;
         var redis = await ConnectionMultiplexer.ConnectAsync(config).WaitAsync(cancellationToken).ConfigureAwait(false);
-        // Messages of one channel reach the handlers in the order Redis sent them.
-        redis.PreserveAsyncOrder = true;
         redis.ConnectionFailed += OnConnectionFailed;
         redis.ConnectionRestored += OnConnectionRestored;
         Task verify;
@@ -187,6 +191,8 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
             redis.Dispose();
         }
 
+        await _workers.StopAsync().ConfigureAwait(false);
+
         _stopping.Dispose();
         Log.Stopped(_logger, NodeId);
     }
@@ -207,6 +213,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_heartbeat, _resync, _verify).ConfigureAwait(false);
         redis?.Dispose();
+        await _workers.StopAsync().ConfigureAwait(false);
     }
 
     /// <summary>Runs a Lua script with the operation deadline; failures become <see cref="BrokerUnavailableException"/>.</summary>
@@ -227,9 +234,6 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
     {
         try
         {
-            // The continuation runs inline on StackExchange.Redis's ordered completion thread: its
-            // work is bounded (a fan-out's enqueues, then the connection's next read, which goes
-            // asynchronous), and a hop to the thread pool measured slower on a busy 2-core machine.
             await call.WaitAsync(OperationTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)

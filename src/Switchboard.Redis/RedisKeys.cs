@@ -25,11 +25,11 @@ internal sealed class RedisKeys(string prefix)
     public RedisKey NodePresence(string room, string node) => NodePresencePrefix(room) + node;
 
     /// <summary>The channel that carries the room's publications and presence events.</summary>
-    public RedisChannel RoomChannel(string room) => RoomChannelName(room);
+    public RedisChannel RoomChannel(string room) => RedisChannel.Literal(RoomChannelName(room));
 
     /// <summary>The room channel's name, for the publish script.</summary>
     public string RoomChannelName(string room) => $"{prefix}:room:{room}";
 
     /// <summary>The channel that carries a user's direct messages.</summary>
-    public RedisChannel UserChannel(string user) => $"{prefix}:user:{user}";
+    public RedisChannel UserChannel(string user) => RedisChannel.Literal($"{prefix}:user:{user}");
 }

@@ -7,6 +7,7 @@ using Switchboard.Redis;
 using Switchboard.Tests.Brokers;
 using Switchboard.Tests.Infrastructure;
 using Xunit;
+using StreamPosition = Switchboard.Protocol.StreamPosition;
 
 namespace Switchboard.Tests.Redis;
 
