@@ -24,18 +24,13 @@ public sealed partial class RedisBroker
         // The publish span's context travels with the publication, so that every node's delivery
         // continues its trace. Nothing is added when nobody traces (no span, no argument).
         var trace = SwitchboardTracing.CurrentPublish;
-        RedisValue[] arguments = trace is null
-            ?
-            [
-                Keys.RoomChannelName(room), NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds,
-                isBinary ? "b" : "t", from ?? string.Empty, data,
-            ]
-            :
-            [
-                Keys.RoomChannelName(room), NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds,
-                isBinary ? "bc" : "tc", from ?? string.Empty, data, ChannelMessages.TraceLine(trace),
-            ];
-        var result = (RedisResult[])(await EvalAsync(LuaScripts.Publish, [Keys.Meta(room), Keys.Stream(room)], arguments, cancellationToken).ConfigureAwait(false))!;
+        RedisValue[] arguments =
+        [
+            Keys.RoomChannelName(room), NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds,
+            (isBinary ? "b" : "t") + (trace is null ? string.Empty : "c"), from ?? string.Empty, data,
+            trace is null ? string.Empty : ChannelMessages.TraceLine(trace), 2 * ProbeWindowMilliseconds,
+        ];
+        var result = (RedisResult[])(await EvalAsync(LuaScripts.Publish, Keys.PublishKeys(room), arguments, cancellationToken).ConfigureAwait(false))!;
         var offset = (ulong)(long)result[0];
         var epoch = (string)result[1]!;
         if (_rooms.TryGetValue(room, out var feed))

@@ -50,6 +50,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
     private volatile bool _writable;
     private bool _resyncAgain;
     private int _interactiveFailures;
+    private long _beats;
     private bool _disposed;
 
     /// <summary>Creates the broker; <see cref="ConnectAsync"/> connects it.</summary>
@@ -105,6 +106,15 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
 
     private long PresenceTimeoutMilliseconds => (long)(_options.PresenceTimeoutSeconds * 1000);
 
+    /// <summary>
+    /// How long after its last publication a room is probed for lost offsets: three intervals, so
+    /// that every node sees it in two beats (a probe compares with the top the previous one saw).
+    /// </summary>
+    private long ProbeWindowMilliseconds => (long)(3 * _options.PresenceIntervalSeconds * 1000);
+
+    /// <summary>Heartbeats that went through, for tests that wait for intervals to pass.</summary>
+    internal long Beats => Interlocked.Read(ref _beats);
+
     private ConnectionMultiplexer Redis => _redis ?? throw new BrokerUnavailableException("redis: not connected yet");
 
     /// <inheritdoc/>
@@ -129,6 +139,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         redis.ConnectionFailed += OnConnectionFailed;
         redis.ConnectionRestored += OnConnectionRestored;
         Task verify;
+        var firstBeat = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lifecycle)
         {
             if (_disposed)
@@ -138,7 +149,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
             }
 
             _redis = redis;
-            _heartbeat = HeartbeatLoopAsync(_stoppingToken);
+            _heartbeat = HeartbeatLoopAsync(firstBeat, _stoppingToken);
             _verify = verify = VerifyWritableAsync(_stoppingToken);
         }
 
@@ -146,8 +157,9 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         {
             try
             {
-                // Ready when this returns.
+                // Ready when this returns, and this node's presence entries count from the start.
                 await verify.WaitAsync(2 * OperationTimeout, cancellationToken).ConfigureAwait(false);
+                await firstBeat.Task.WaitAsync(2 * OperationTimeout, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
@@ -186,6 +198,8 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         {
             var removals = _rooms.Values.Select(feed => feed.Presence.CloseAndRemoveAsync());
             await BestEffortAsync(Task.WhenAll(removals), "presence at shutdown").ConfigureAwait(false);
+            // Then the node itself: nobody needs to find it dead and clean up after it.
+            await BestEffortAsync(EvalAsync(LuaScripts.Stop, [Keys.Liveness(NodeId), Keys.NodeIndex, Keys.NodeRooms(NodeId)], [NodeId]), "liveness at shutdown").ConfigureAwait(false);
             await Task.WhenAll(_rooms.Values.Select(feed => feed.Fill)).ConfigureAwait(false);
             await BestEffortAsync(redis.CloseAsync(allowCommandsToComplete: true), "closing the connection").ConfigureAwait(false);
             redis.Dispose();

@@ -16,13 +16,14 @@ public static class RedisNodes
     public const double PresenceTimeoutSeconds = 1;
 
     /// <summary>Starts a Redis broker attached to <paramref name="handler"/>, connected to <paramref name="redis"/>.</summary>
-    public static async Task<RedisBroker> StartBrokerAsync(RedisServer redis, IBrokerHandler handler, int historySize = 100, double historyTtlSeconds = 300)
+    public static async Task<RedisBroker> StartBrokerAsync(RedisServer redis, IBrokerHandler handler, int historySize = 100, double historyTtlSeconds = 300,
+        double presenceIntervalSeconds = PresenceIntervalSeconds, double presenceTimeoutSeconds = PresenceTimeoutSeconds)
     {
         var options = new RedisBrokerOptions
         {
             Configuration = redis.Configuration,
-            PresenceIntervalSeconds = PresenceIntervalSeconds,
-            PresenceTimeoutSeconds = PresenceTimeoutSeconds,
+            PresenceIntervalSeconds = presenceIntervalSeconds,
+            PresenceTimeoutSeconds = presenceTimeoutSeconds,
         };
         var switchboard = new SwitchboardOptions { Broker = "redis", History = { Size = historySize, TtlSeconds = historyTtlSeconds } };
         var broker = new RedisBroker(Microsoft.Extensions.Options.Options.Create(options), Microsoft.Extensions.Options.Options.Create(switchboard));
