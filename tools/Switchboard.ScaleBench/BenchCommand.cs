@@ -16,11 +16,12 @@ internal static class BenchCommand
         var rate = new Option<int>("--rate") { Description = "Publications per second.", DefaultValueFactory = _ => 1000 };
         var warmup = new Option<int>("--warmup") { Description = "Publications sent first and not measured.", DefaultValueFactory = _ => 1000 };
         var closedLoop = new Option<double>("--closed-loop-seconds") { Description = "Then measure one connection publishing closed loop (reply before the next) for this long per broker; 0 skips.", DefaultValueFactory = _ => 3 };
-        var redis = new Option<string?>("--redis") { Description = "Redis to use (StackExchange.Redis connection string, loopback only); default: start redis-server on a free port." };
+        var redis = new Option<string?>("--redis") { Description = "Redis to use (StackExchange.Redis connection string, loopback only); default: start redis-server on a free port.", Recursive = true };
         var command = new RootCommand("Switchboard cross-node latency: publisher on node A, members on A and on B.")
         {
             messages, rate, warmup, closedLoop, redis,
         };
+        command.Subcommands.Add(IdleRoomsCommand(redis));
         command.SetAction(async (result, cancellationToken) =>
         {
             var settings = new BenchSettings(result.GetValue(messages), result.GetValue(rate), result.GetValue(warmup));
@@ -49,6 +50,31 @@ internal static class BenchCommand
                 Console.WriteLine("| --- | --- | --- | --- |");
                 Console.WriteLine(await ClosedLoopRun.RunAsync(TimeSpan.FromSeconds(seconds), redis: null, cancellationToken));
                 Console.WriteLine(await ClosedLoopRun.RunAsync(TimeSpan.FromSeconds(seconds), connection, cancellationToken));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command IdleRoomsCommand(Option<string?> redis)
+    {
+        var rooms = new Option<int>("--rooms") { Description = "Idle rooms, one member each.", DefaultValueFactory = _ => 50_000 };
+        var nodes = new Option<int>("--nodes") { Description = "Broker nodes in this process sharing the rooms.", DefaultValueFactory = _ => 2 };
+        var seconds = new Option<double>("--seconds") { Description = "How long the idle rooms are measured.", DefaultValueFactory = _ => 30 };
+        var command = new Command("idle-rooms", "Redis commands per second that idle rooms cost (INFO commandstats), with the default presence settings.")
+        {
+            rooms, nodes, seconds,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            await using var server = result.GetValue(redis) is { } ? null : await LocalRedis.StartAsync(cancellationToken);
+            var connection = result.GetValue(redis) ?? server!.Configuration;
+            Console.WriteLine("| rooms | nodes | Redis commands/s | scripts/s | busiest commands /s |");
+            Console.WriteLine("| --- | --- | --- | --- | --- |");
+            foreach (var line in await IdleRoomsRun.RunAsync(connection, result.GetValue(nodes), result.GetValue(rooms), TimeSpan.FromSeconds(result.GetValue(seconds)), cancellationToken))
+            {
+                Console.WriteLine(line);
             }
 
             return 0;
