@@ -1,3 +1,5 @@
+using System.IO.Hashing;
+using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -52,8 +54,11 @@ internal sealed class DeliveryWorkers
         }
     }
 
-    /// <summary>The worker of <paramref name="key"/> (a room or user channel name): stable for the process's life.</summary>
-    public static int WorkerOf(string key) => (int)((uint)StringComparer.Ordinal.GetHashCode(key) % Count);
+    /// <summary>
+    /// The worker of <paramref name="key"/> (a room, or <c>user:</c> and a user). The same in every
+    /// process (string hash codes are randomized per process), so a benchmark's rooms land alike on every run.
+    /// </summary>
+    public static int WorkerOf(string key) => (int)(XxHash32.HashToUInt32(Encoding.UTF8.GetBytes(key)) % Count);
 
     /// <summary>Queues <paramref name="item"/> on its key's worker; waits while that worker is full. False once stopped.</summary>
     public async ValueTask<bool> PostAsync(int worker, DeliveryItem item)

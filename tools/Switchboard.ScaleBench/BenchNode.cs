@@ -39,6 +39,7 @@ internal sealed class BenchNode : IAsyncDisposable
             ["Switchboard:Limits:CommandBurst"] = "1000000",
             ["Switchboard:Limits:AcceptsPerSecondPerIp"] = "1000000",
             ["Switchboard:Limits:AcceptBurstPerIp"] = "1000000",
+            ["Switchboard:Limits:MaxConnectionsPerIp"] = "100000",
             ["Switchboard:Shutdown:DrainSeconds"] = "1",
         });
         builder.Services.AddSwitchboard().AddSwitchboardRedis().AddSwitchboardKestrelLimits();
