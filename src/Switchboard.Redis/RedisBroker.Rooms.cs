@@ -22,7 +22,7 @@ public sealed partial class RedisBroker
             ? segment.Array
             : payload.ToArray();
         // The publish span's context travels with the publication, so that every node's delivery
-        // continues its trace. Nothing is added when nobody traces (no span, no argument).
+        // continues its trace. Nothing is added when nobody traces (no span; the argument is empty).
         var trace = SwitchboardTracing.CurrentPublish;
         RedisValue[] arguments =
         [

@@ -6,8 +6,10 @@ namespace Switchboard.Redis;
 /// <summary>
 /// This node's view of one room it serves: the Redis subscription's handler, and the sequencer that
 /// hands the node every offset exactly once, in order, whatever way it came (the local publisher,
-/// pub/sub, or a read of the stream to fill a gap). Everything below is guarded by one lock per
-/// room; the node's handler only enqueues, so it is called while holding it, as the in-memory broker does.
+/// pub/sub, or a read of the stream to fill a gap). Pub/sub messages and local publications reach it
+/// on the room's delivery worker (<see cref="DeliveryWorkers"/>), one at a time; gap fills apply on
+/// their own task. Everything below is guarded by one lock per room; the node's handler only
+/// enqueues, so it is called while holding it, as the in-memory broker does.
 /// </summary>
 /// <remarks>
 /// Gaps are normal for a moment: a node delivers its own publication as soon as the script returns,

@@ -66,8 +66,26 @@ internal static class BigRoomRun
             await Task.Delay(10, cancellationToken);
         }
 
+        // Then until the big room's last fan-out has reached every member still connected: the count
+        // stops changing (members closed as slow consumers never get the rest).
+        string summary = "no summary", previous = string.Empty;
+        var drain = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < drain)
+        {
+            await child.StandardInput.WriteLineAsync("count".AsMemory(), cancellationToken);
+            await child.StandardInput.FlushAsync(cancellationToken);
+            summary = await child.StandardOutput.ReadLineAsync(cancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(10), cancellationToken) ?? "no summary";
+            if (summary == $"received {bigSent * members} closed 0" || summary == previous)
+            {
+                break;
+            }
+
+            previous = summary;
+            // Polling interval of the drain.
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        }
+
         child.StandardInput.Close();
-        var summary = await child.StandardOutput.ReadLineAsync(cancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(30), cancellationToken) ?? "no summary";
         await child.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
         var seconds = (warmup + measure).TotalSeconds;
         return

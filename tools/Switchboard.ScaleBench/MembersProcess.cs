@@ -6,8 +6,8 @@ namespace Switchboard.ScaleBench;
 /// <summary>
 /// The child process of <see cref="BigRoomRun"/>: holds the big room's members (10,000 sockets would
 /// not fit beside the server's own in one process: 20,000 open files at most). Prints <c>ready</c>
-/// once every member has joined, counts the publications each receives until its standard input
-/// closes, then prints <c>received N closed M</c> and exits.
+/// once every member has joined, counts the publications each receives, answers each <c>count</c>
+/// line on its standard input with <c>received N closed M</c>, and exits when that input closes.
 /// </summary>
 internal static class MembersProcess
 {
@@ -29,16 +29,17 @@ internal static class MembersProcess
             }
         })).WaitAsync(TimeSpan.FromMinutes(2), cancellationToken);
         Console.WriteLine("ready");
-        await Console.In.ReadLineAsync(cancellationToken);
-        var received = members.Sum(m => m.Received);
-        var closed = members.Count(m => m.Closed);
+        while (await Console.In.ReadLineAsync(cancellationToken) is not null)
+        {
+            Console.WriteLine($"received {members.Sum(m => m.Received)} closed {members.Count(m => m.Closed)}");
+        }
+
         foreach (var member in members)
         {
             member.Abort();
             member.Dispose();
         }
 
-        Console.WriteLine($"received {received} closed {closed}");
         return 0;
     }
 
