@@ -220,9 +220,13 @@ internal static class LuaScripts
     /// its <c>left</c> events are sent once however many survivors clean up at the same time. KEYS: the
     /// dead node's rooms, the node index. ARGV: dead node id, key prefix, liveness key prefix, key TTL
     /// ms, batch size. Returns {1 when rooms are left, 2 when this call finished the node, 0 when
-    /// another did; then per room: room, users the node had, N, N users gone}.
+    /// another did or the node is alive again; then per room: room, users the node had, N, N users gone}.
     /// </summary>
     public const string Reap = KeepAlive + """
+        if redis.call('EXISTS', ARGV[3] .. ARGV[1]) == 1 then
+          -- It only stalled, and renewed its key since the beat that found it dead: leave it alone.
+          return {0}
+        end
         local rooms = redis.call('SPOP', KEYS[1], tonumber(ARGV[5]))
         local result = {0}
         for _, room in ipairs(rooms) do

@@ -154,10 +154,11 @@ public sealed class RedisBrokerTests : IAsyncLifetime
     [Fact]
     public async Task ANodeThatDiesLeavesPresenceWithinTheTimeoutAndItsUsersLeave()
     {
-        // A timeout well above any stall a busy machine causes: a live node taken for dead would send
-        // a second left event. The bound waited for below is the test's deadline, not a measurement.
-        const double interval = 0.25, timeout = 3;
-        var (a, b, c) = (await StartAsync(interval: interval, timeout: timeout), await StartAsync(interval: interval, timeout: timeout), await StartAsync(interval: interval, timeout: timeout));
+        // The test timeout (RedisNodes) is well above any stall a busy machine causes: a live node taken
+        // for dead would send a second left event. The bounds waited for below are the test's deadlines,
+        // not measurements.
+        const double timeout = RedisNodes.PresenceTimeoutSeconds;
+        var (a, b, c) = (await StartAsync(), await StartAsync(), await StartAsync());
         var room = NewRoom();
         a.Handler.SetPresence(room, "alice", 1);
         b.Handler.SetPresence(room, "carol", 1);
@@ -195,6 +196,50 @@ public sealed class RedisBrokerTests : IAsyncLifetime
         }
 
         Assert.Equal([new("alice", 1), new("carol", 1)], await b.Broker.PresenceAsync(room, Timeout()));
+    }
+
+    [Fact]
+    public async Task ANodeTakenForDeadWritesItsPresenceAgain()
+    {
+        var (a, b) = (await StartAsync(), await StartAsync());
+        var room = NewRoom();
+        a.Handler.SetPresence(room, "alice", 1);
+        b.Handler.SetPresence(room, "bob", 2);
+        foreach (var node in new[] { a, b })
+        {
+            await node.Broker.SubscribeRoomAsync(room, Timeout());
+            await node.Broker.PublishPresenceAsync(room, Joined(room, "any"), Timeout());
+        }
+
+        // As if b had stalled past the timeout: its liveness key is gone, and a survivor may clean up
+        // after it before b's next heartbeat (or b may beat first: the end state is the same).
+        var stalled = (RedisBroker)b.Broker;
+        Assert.Equal(":1", await _redis.CommandAsync("DEL", $"sb:node:{stalled.NodeId}"));
+
+        await Eventually.TrueAsync(async () => await _redis.CommandAsync("EXISTS", $"sb:node:{stalled.NodeId}") == ":1", "b renewed its liveness key");
+        await Eventually.TrueAsync(async () => (await a.Broker.PresenceAsync(room, Timeout())).SequenceEqual([new("alice", 1), new("bob", 2)]), "b's users are back in presence");
+        Assert.Equal(":1", await _redis.CommandAsync("SISMEMBER", $"sb:{{{room}}}:members", stalled.NodeId));
+        Assert.Equal(":1", await _redis.CommandAsync("SISMEMBER", $"sb:node:{stalled.NodeId}:rooms", room));
+    }
+
+    [Fact]
+    public async Task CleaningUpAfterANodeThatRenewedItsLivenessKeyMeanwhileLeavesItsEntries()
+    {
+        var (a, b) = (await StartAsync(), await StartAsync());
+        var room = NewRoom();
+        b.Handler.SetPresence(room, "bob", 1);
+        await b.Broker.SubscribeRoomAsync(room, Timeout());
+        await b.Broker.PublishPresenceAsync(room, Joined(room, "bob"), Timeout());
+
+        // The race, made to happen: a beat found b dead, then b renewed its key before the clean-up ran.
+        var survivor = (RedisBroker)a.Broker;
+        var alive = ((RedisBroker)b.Broker).NodeId;
+        var result = (RedisResult[])(await survivor.EvalAsync(LuaScripts.Reap, [survivor.Keys.NodeRooms(alive), survivor.Keys.NodeIndex],
+            [alive, survivor.Keys.Prefix, survivor.Keys.LivenessPrefix, 301_000, 256], Timeout()))!;
+
+        Assert.Equal([0L], result.Select(r => (long)r));
+        Assert.Equal(":1", await _redis.CommandAsync("SISMEMBER", $"sb:node:{alive}:rooms", room));
+        Assert.Equal([new("bob", 1)], await a.Broker.PresenceAsync(room, Timeout()));
     }
 
     [Fact]
