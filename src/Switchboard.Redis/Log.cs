@@ -27,11 +27,14 @@ internal static partial class Log
     [LoggerMessage(5007, LogLevel.Debug, "Room {Room}: could not read the stream to fill a gap ({Reason}); retrying on reconnect or at the next heartbeat")]
     public static partial void FillFailed(ILogger logger, string room, string reason);
 
-    [LoggerMessage(5008, LogLevel.Information, "Room {Room}: removed nodes that stopped refreshing their presence; {Count} users left with them")]
+    [LoggerMessage(5008, LogLevel.Information, "Room {Room}: removed the presence of a node whose liveness key expired; {Count} users left with it")]
     public static partial void NodesReaped(ILogger logger, string room, int count);
 
-    [LoggerMessage(5009, LogLevel.Debug, "Presence heartbeat of room {Room} failed: {Reason}")]
-    public static partial void HeartbeatFailed(ILogger logger, string room, string reason);
+    [LoggerMessage(5009, LogLevel.Debug, "Presence heartbeat failed: {Reason}")]
+    public static partial void HeartbeatFailed(ILogger logger, string reason);
+
+    [LoggerMessage(5014, LogLevel.Information, "Node {Node} stopped renewing its liveness key; this node finished cleaning up after it")]
+    public static partial void NodeReaped(ILogger logger, string node);
 
     [LoggerMessage(5010, LogLevel.Debug, "Best-effort Redis cleanup failed ({What}): {Reason}; the entries expire on their own")]
     public static partial void CleanupFailed(ILogger logger, string what, string reason);
@@ -41,4 +44,7 @@ internal static partial class Log
 
     [LoggerMessage(5012, LogLevel.Information, "Redis broker node {Node} stopped")]
     public static partial void Stopped(ILogger logger, string node);
+
+    [LoggerMessage(5013, LogLevel.Error, "A delivery for {Target} failed; its worker goes on with the next")]
+    public static partial void DeliveryFailed(ILogger logger, string target, Exception exception);
 }

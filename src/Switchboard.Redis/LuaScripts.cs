@@ -13,16 +13,17 @@ namespace Switchboard.Redis;
 /// </remarks>
 internal static class LuaScripts
 {
-    // Shared by the scripts that touch a room's stream. The epoch is created when the room has none,
-    // and replaced when the stream is gone although offsets were taken (expired, evicted or flushed):
-    // a client holding the old epoch then learns that its position means nothing any more.
+    // Shared by the scripts that touch a room's stream. The epoch is created when the room has none:
+    // first use, keys expired with no member anywhere, or Redis restarted empty. A client holding the
+    // old epoch then learns that its position means nothing any more. (A stream lost on its own, say
+    // evicted, keeps the epoch: what it held is then reported missing, never invented.)
     private const string Prelude = """
         local time = redis.call('TIME')
         local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
         local function ensure_epoch(meta, stream, candidate, size, key_ttl)
           local epoch = redis.call('HGET', meta, 'epoch')
           local top = tonumber(redis.call('HGET', meta, 'top') or '0')
-          if not epoch or (size > 0 and top > 0 and redis.call('EXISTS', stream) == 0) then
+          if not epoch then
             epoch = candidate
             top = 0
             redis.call('DEL', stream)
@@ -31,21 +32,37 @@ internal static class LuaScripts
           end
           return epoch, top
         end
+        """ + "\n" + KeepAlive;
+
+    // A room's meta and stream never expire while some node has members there (no node refreshes
+    // them); once none has, they expire after the key TTL, counted from the last member or publication.
+    private const string KeepAlive = """
+        local function keep_alive(meta, stream, members, key_ttl)
+          if redis.call('SCARD', members) > 0 then
+            redis.call('PERSIST', meta)
+            redis.call('PERSIST', stream)
+          else
+            redis.call('PEXPIRE', meta, key_ttl)
+            redis.call('PEXPIRE', stream, key_ttl)
+          end
+        end
 
         """;
 
     /// <summary>
     /// Takes the room's next offset, appends the publication to the stream (bounded by count, and by
-    /// age from its oldest end) and publishes it on the room channel, all at once.
-    /// KEYS: meta, stream. ARGV: channel, candidate epoch, history size, history TTL ms, key TTL ms,
-    /// t|b (tc|bc with a trace context), from, payload, and only with a trace context its line
-    /// (<c>TRACEPARENT[ TRACESTATE]</c> and a newline). Returns {offset, epoch, time ms}.
+    /// age from its oldest end) and publishes it on the room channel, all at once. It also marks the
+    /// room active (for the nodes' loss probes) and keeps its keys without expiry while any node has
+    /// members, or expiring after the key TTL otherwise.
+    /// KEYS: meta, stream, members, active. ARGV: channel, candidate epoch, history size, history TTL ms, key TTL ms,
+    /// t|b (tc|bc with a trace context), from, payload, the trace context line (<c>TRACEPARENT[ TRACESTATE]</c>
+    /// and a newline; empty without one), the active set's TTL ms. Returns {offset, epoch, time ms}.
     /// </summary>
     public const string Publish = Prelude + """
         local size = tonumber(ARGV[3])
         local epoch = ensure_epoch(KEYS[1], KEYS[2], ARGV[2], size, ARGV[5])
         local top = redis.call('HINCRBY', KEYS[1], 'top', 1)
-        local message = string.format('%d %s %d %s %s\n', top, epoch, now, ARGV[6], ARGV[7]) .. (ARGV[9] or '') .. ARGV[8]
+        local message = string.format('%d %s %d %s %s\n', top, epoch, now, ARGV[6], ARGV[7]) .. ARGV[9] .. ARGV[8]
         if size > 0 then
           redis.call('XADD', KEYS[2], 'MAXLEN', size, string.format('%d-0', top), 't', now, 'p', message)
           -- Age trimming from the oldest end; usually one XRANGE of one entry. Readers also skip
@@ -66,9 +83,10 @@ internal static class LuaScripts
             end
             redis.call('XTRIM', KEYS[2], 'MINID', keep)
           end
-          redis.call('PEXPIRE', KEYS[2], ARGV[5])
         end
-        redis.call('PEXPIRE', KEYS[1], ARGV[5])
+        keep_alive(KEYS[1], KEYS[2], KEYS[3], ARGV[5])
+        redis.call('ZADD', KEYS[4], now, ARGV[1])
+        redis.call('PEXPIRE', KEYS[4], ARGV[10])
         redis.call('PUBLISH', ARGV[1], message)
         return {top, epoch, now}
         """;
@@ -109,49 +127,51 @@ internal static class LuaScripts
 
     /// <summary>
     /// Applies this node's presence in a room: user counts to set, users to delete (or, with FULL, the
-    /// whole hash replaced), then renews the node's entry. KEYS: nodes, this node's hash. ARGV: node
-    /// id, timeout ms, full 1|0, N, N pairs user count, users to delete.
+    /// whole hash replaced). A node with users there is listed in the room's members and the room in
+    /// the node's rooms (so that whoever finds the node dead can clean up after it); the room's keys
+    /// then never expire. Nothing here expires with time: an entry is live while its node's liveness
+    /// key is. KEYS: members, this node's hash, meta, stream, this node's rooms. ARGV: node id, room,
+    /// key TTL ms, full 1|0, N, N pairs user count, users to delete.
     /// </summary>
-    public const string PresenceWrite = """
-        local time = redis.call('TIME')
-        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-        local timeout = tonumber(ARGV[2])
-        if ARGV[3] == '1' then redis.call('DEL', KEYS[2]) end
-        local n = tonumber(ARGV[4])
+    public const string PresenceWrite = KeepAlive + """
+        if ARGV[4] == '1' then redis.call('DEL', KEYS[2]) end
+        local n = tonumber(ARGV[5])
         for i = 0, n - 1 do
-          redis.call('HSET', KEYS[2], ARGV[5 + 2 * i], ARGV[6 + 2 * i])
+          redis.call('HSET', KEYS[2], ARGV[6 + 2 * i], ARGV[7 + 2 * i])
         end
-        for i = 5 + 2 * n, #ARGV do
+        for i = 6 + 2 * n, #ARGV do
           redis.call('HDEL', KEYS[2], ARGV[i])
         end
         if redis.call('EXISTS', KEYS[2]) == 1 then
-          -- The hash outlives the node's score so that whoever reaps the node can still read its users.
-          redis.call('PEXPIRE', KEYS[2], 2 * timeout)
-          redis.call('ZADD', KEYS[1], now + timeout, ARGV[1])
-          if redis.call('PTTL', KEYS[1]) < 2 * timeout then redis.call('PEXPIRE', KEYS[1], 2 * timeout) end
+          redis.call('SADD', KEYS[1], ARGV[1])
+          redis.call('SADD', KEYS[5], ARGV[2])
         else
-          redis.call('ZREM', KEYS[1], ARGV[1])
+          redis.call('SREM', KEYS[1], ARGV[1])
+          redis.call('SREM', KEYS[5], ARGV[2])
         end
+        keep_alive(KEYS[3], KEYS[4], KEYS[1], ARGV[3])
         return 1
         """;
 
-    /// <summary>Removes this node from a room's presence. KEYS: nodes, this node's hash. ARGV: node id.</summary>
-    public const string PresenceRemove = """
+    /// <summary>Removes this node from a room's presence. KEYS as <see cref="PresenceWrite"/>. ARGV: node id, room, key TTL ms.</summary>
+    public const string PresenceRemove = KeepAlive + """
         redis.call('DEL', KEYS[2])
-        redis.call('ZREM', KEYS[1], ARGV[1])
+        redis.call('SREM', KEYS[1], ARGV[1])
+        redis.call('SREM', KEYS[5], ARGV[2])
+        keep_alive(KEYS[3], KEYS[4], KEYS[1], ARGV[3])
         return 1
         """;
 
     /// <summary>
     /// The users of a room on every live node but this one, as a flat list user, count, user, count.
-    /// KEYS: nodes. ARGV: this node's id, node hash prefix.
+    /// A node is live while its liveness key exists, so a dead node's users are gone from here as soon
+    /// as that key expires, before anyone cleans up. KEYS: members. ARGV: this node's id, node hash
+    /// prefix, liveness key prefix.
     /// </summary>
     public const string PresenceRead = """
-        local time = redis.call('TIME')
-        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
         local out = {}
-        for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')) do
-          if node ~= ARGV[1] then
+        for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+          if node ~= ARGV[1] and redis.call('EXISTS', ARGV[3] .. node) == 1 then
             local entries = redis.call('HGETALL', ARGV[2] .. node)
             for i = 1, #entries do out[#out + 1] = entries[i] end
           end
@@ -160,46 +180,94 @@ internal static class LuaScripts
         """;
 
     /// <summary>
-    /// A node's periodic step for one room it serves: renews its presence entry (reporting whether it
-    /// was still there), keeps the room's stream alive while it has members, reaps nodes whose entries
-    /// expired (a node that died without a word) and returns the room's position for the lost-message
-    /// check. KEYS: nodes, this node's hash, meta, stream. ARGV: node id, timeout ms, key TTL ms, node
-    /// hash prefix. Returns {present 1|0, epoch or '', top, nodes reaped, users gone with them...}.
+    /// A node's periodic step, one per node and interval whatever its rooms: renews its liveness key,
+    /// reports nodes whose liveness key expired (still in the index: not yet cleaned up), and returns the position
+    /// of every room published to within the window, for the loss probe. KEYS: this node's liveness
+    /// key, the node index, the active rooms. ARGV: node id, timeout ms, window ms, liveness key prefix,
+    /// key prefix. Returns {was alive 1|0, dead count, dead node..., channel, epoch, top, ...}.
     /// </summary>
-    public const string Heartbeat = """
+    public const string Beat = """
         local time = redis.call('TIME')
         local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
         local timeout = tonumber(ARGV[2])
-        local present = redis.call('EXISTS', KEYS[2])
-        if present == 1 then
-          redis.call('PEXPIRE', KEYS[2], 2 * timeout)
-          redis.call('ZADD', KEYS[1], now + timeout, ARGV[1])
-          if redis.call('PTTL', KEYS[1]) < 2 * timeout then redis.call('PEXPIRE', KEYS[1], 2 * timeout) end
-        end
-        redis.call('PEXPIRE', KEYS[3], ARGV[3])
-        redis.call('PEXPIRE', KEYS[4], ARGV[3])
-        -- Only the caller whose script removes a dead node reports its users: every left event is sent once.
-        local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, 16)
-        local result = {present, redis.call('HGET', KEYS[3], 'epoch') or '', redis.call('HGET', KEYS[3], 'top') or '0', #dead}
-        if #dead > 0 then
-          local users = {}
-          for _, node in ipairs(dead) do
-            for _, user in ipairs(redis.call('HKEYS', ARGV[4] .. node)) do users[user] = true end
-            redis.call('DEL', ARGV[4] .. node)
-            redis.call('ZREM', KEYS[1], node)
+        local alive = redis.call('EXISTS', KEYS[1])
+        redis.call('SET', KEYS[1], '1', 'PX', timeout)
+        redis.call('ZADD', KEYS[2], now + timeout, ARGV[1])
+        local result = {alive, 0}
+        for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. now, 'LIMIT', 0, 16)) do
+          -- The liveness key is the truth: a node whose score lags but whose key lives is left alone.
+          if redis.call('EXISTS', ARGV[4] .. node) == 0 then
+            result[#result + 1] = node
           end
-          local live = redis.call('ZRANGE', KEYS[1], 0, -1)
-          for user in pairs(users) do
+        end
+        result[2] = #result - 2
+        local since = now - tonumber(ARGV[3])
+        redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. since)
+        local channel_prefix = ARGV[5] .. ':room:'
+        for _, channel in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], since, '+inf')) do
+          local room = string.sub(channel, #channel_prefix + 1)
+          local meta = redis.call('HMGET', ARGV[5] .. ':{' .. room .. '}:meta', 'epoch', 'top')
+          result[#result + 1] = channel
+          result[#result + 1] = meta[1] or ''
+          result[#result + 1] = meta[2] or '0'
+        end
+        return result
+        """;
+
+    /// <summary>
+    /// Cleans up after a dead node, a batch of its rooms at a time: removes its presence in each,
+    /// and reports the users no live node has there any more. Each room is popped by one caller, so
+    /// its <c>left</c> events are sent once however many survivors clean up at the same time. KEYS: the
+    /// dead node's rooms, the node index. ARGV: dead node id, key prefix, liveness key prefix, key TTL
+    /// ms, batch size. Returns {1 when rooms are left, 2 when this call finished the node, 0 when
+    /// another did or the node is alive again; then per room: room, users the node had, N, N users gone}.
+    /// </summary>
+    public const string Reap = KeepAlive + """
+        if redis.call('EXISTS', ARGV[3] .. ARGV[1]) == 1 then
+          -- It only stalled, and renewed its key since the beat that found it dead: leave it alone.
+          return {0}
+        end
+        local rooms = redis.call('SPOP', KEYS[1], tonumber(ARGV[5]))
+        local result = {0}
+        for _, room in ipairs(rooms) do
+          local base = ARGV[2] .. ':{' .. room .. '}:'
+          local hash = base .. 'node:' .. ARGV[1]
+          local users = redis.call('HKEYS', hash)
+          redis.call('DEL', hash)
+          redis.call('SREM', base .. 'members', ARGV[1])
+          local live = {}
+          for _, node in ipairs(redis.call('SMEMBERS', base .. 'members')) do
+            if redis.call('EXISTS', ARGV[3] .. node) == 1 then live[#live + 1] = base .. 'node:' .. node end
+          end
+          local gone = {}
+          for _, user in ipairs(users) do
             local still = false
-            for _, node in ipairs(live) do
-              if redis.call('HEXISTS', ARGV[4] .. node, user) == 1 then
+            for _, other in ipairs(live) do
+              if redis.call('HEXISTS', other, user) == 1 then
                 still = true
                 break
               end
             end
-            if not still then result[#result + 1] = user end
+            if not still then gone[#gone + 1] = user end
           end
+          keep_alive(base .. 'meta', base .. 'stream', base .. 'members', ARGV[4])
+          result[#result + 1] = room
+          result[#result + 1] = #users
+          result[#result + 1] = #gone
+          for _, user in ipairs(gone) do result[#result + 1] = user end
+        end
+        if redis.call('EXISTS', KEYS[1]) == 1 then
+          result[1] = 1
+        elseif redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then
+          result[1] = 2
         end
         return result
+        """;
+
+    /// <summary>A node's goodbye, after it removed its presence: its liveness key, index entry and rooms. KEYS: liveness key, node index, rooms. ARGV: node id.</summary>
+    public const string Stop = """
+        redis.call('DEL', KEYS[1], KEYS[3])
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        return 1
         """;
 }

@@ -7,8 +7,8 @@ namespace Switchboard.Redis;
 
 public sealed partial class RedisBroker
 {
-    // Rooms refreshed concurrently per heartbeat: StackExchange.Redis pipelines them on one connection.
-    private const int HeartbeatBatch = 256;
+    // Rooms of a dead node cleaned up per script: each script stays short, so Redis never stalls long.
+    private const int ReapBatch = 256;
 
     /// <inheritdoc/>
     /// <remarks>
@@ -29,7 +29,7 @@ public sealed partial class RedisBroker
     /// <inheritdoc/>
     public async ValueTask<IReadOnlyList<KeyValuePair<string, int>>> PresenceAsync(string room, CancellationToken cancellationToken)
     {
-        var remote = (RedisResult[])(await EvalAsync(LuaScripts.PresenceRead, [Keys.Nodes(room)], [NodeId, Keys.NodePresencePrefix(room)], cancellationToken).ConfigureAwait(false))!;
+        var remote = (RedisResult[])(await EvalAsync(LuaScripts.PresenceRead, [Keys.Members(room)], [NodeId, Keys.NodePresencePrefix(room), Keys.LivenessPrefix], cancellationToken).ConfigureAwait(false))!;
         var users = new Dictionary<string, int>(StringComparer.Ordinal);
         // This node answers for itself from memory: fresher than its entry in Redis.
         foreach (var (user, count) in Handler.LocalPresence(room))
@@ -49,12 +49,13 @@ public sealed partial class RedisBroker
     /// <summary>Writes this node's presence in <paramref name="room"/>: counts to set and users to delete, or the whole hash.</summary>
     internal async Task WritePresenceAsync(string room, bool full, IReadOnlyCollection<KeyValuePair<string, int>> set, IReadOnlyCollection<string> removed)
     {
-        var values = new RedisValue[4 + 2 * set.Count + removed.Count];
+        var values = new RedisValue[5 + 2 * set.Count + removed.Count];
         values[0] = NodeId;
-        values[1] = PresenceTimeoutMilliseconds;
-        values[2] = full ? "1" : "0";
-        values[3] = set.Count;
-        var i = 4;
+        values[1] = room;
+        values[2] = KeyTtlMilliseconds;
+        values[3] = full ? "1" : "0";
+        values[4] = set.Count;
+        var i = 5;
         foreach (var (user, count) in set)
         {
             values[i++] = user;
@@ -66,7 +67,7 @@ public sealed partial class RedisBroker
             values[i++] = user;
         }
 
-        await EvalAsync(LuaScripts.PresenceWrite, [Keys.Nodes(room), Keys.NodePresence(room, NodeId)], values).ConfigureAwait(false);
+        await EvalAsync(LuaScripts.PresenceWrite, PresenceKeys(room), values).ConfigureAwait(false);
     }
 
     /// <summary>Removes this node's presence entry in <paramref name="room"/>.</summary>
@@ -77,32 +78,30 @@ public sealed partial class RedisBroker
             return;
         }
 
-        await EvalAsync(LuaScripts.PresenceRemove, [Keys.Nodes(room), Keys.NodePresence(room, NodeId)], [NodeId]).ConfigureAwait(false);
+        await EvalAsync(LuaScripts.PresenceRemove, PresenceKeys(room), [NodeId, room, KeyTtlMilliseconds]).ConfigureAwait(false);
     }
 
+    private RedisKey[] PresenceKeys(string room) => [Keys.Members(room), Keys.NodePresence(room, NodeId), Keys.Meta(room), Keys.Stream(room), Keys.NodeRooms(NodeId)];
+
     /// <summary>
-    /// Every <see cref="RedisBrokerOptions.PresenceIntervalSeconds"/>: renews this node's presence
-    /// entries, keeps its rooms' streams alive, reaps dead nodes (and sends the <c>left</c> events
-    /// they never sent), and checks each room for offsets pub/sub lost.
+    /// Every <see cref="RedisBrokerOptions.PresenceIntervalSeconds"/>, one script whatever the number
+    /// of rooms: renews this node's liveness key (which keeps every presence entry of the node alive),
+    /// cleans up after nodes whose key expired, and probes the rooms published to lately for offsets
+    /// pub/sub lost. Presence counts that changed without an event are written too; an idle room costs
+    /// nothing. The first beat runs at once, so the node's entries count before it serves anybody.
     /// </summary>
-    private async Task HeartbeatLoopAsync(CancellationToken stopping)
+    private async Task HeartbeatLoopAsync(TaskCompletionSource firstBeat, CancellationToken stopping)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(_options.PresenceIntervalSeconds));
         try
         {
-            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            await Task.Yield();
+            do
             {
-                if (Unavailable is not null)
-                {
-                    // The reconnect's own catch-up and presence rewrite cover the gap.
-                    continue;
-                }
-
-                foreach (var batch in _rooms.Values.Chunk(HeartbeatBatch))
-                {
-                    await Task.WhenAll(batch.Select(HeartbeatAsync)).ConfigureAwait(false);
-                }
+                await BeatAsync().ConfigureAwait(false);
+                firstBeat.TrySetResult();
             }
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false));
         }
         catch (OperationCanceledException)
         {
@@ -110,41 +109,105 @@ public sealed partial class RedisBroker
         }
     }
 
-    private async Task HeartbeatAsync(RoomFeed feed)
+    private async Task BeatAsync()
     {
-        var room = feed.Room;
+        RedisResult[] result;
         try
         {
-            var result = (RedisResult[])(await EvalAsync(LuaScripts.Heartbeat, [Keys.Nodes(room), Keys.NodePresence(room, NodeId), Keys.Meta(room), Keys.Stream(room)],
-                [NodeId, PresenceTimeoutMilliseconds, KeyTtlMilliseconds, Keys.NodePresencePrefix(room)], Stopping).ConfigureAwait(false))!;
-            // Connection counts change without events (a second device), and big rooms or rooms whose
-            // presence is hidden have no events at all: each heartbeat writes what changed. When Redis
-            // lost the entry (restarted, flushed, or a refresh came too late) it is written whole.
-            ObserveLater(feed.Presence.RequestAsync(full: (long)result[0] == 0));
+            result = (RedisResult[])(await EvalAsync(LuaScripts.Beat, [Keys.Liveness(NodeId), Keys.NodeIndex, Keys.Active],
+                [NodeId, PresenceTimeoutMilliseconds, ProbeWindowMilliseconds, Keys.LivenessPrefix, Keys.Prefix], Stopping).ConfigureAwait(false))!;
+        }
+        catch (BrokerUnavailableException ex)
+        {
+            // The reconnect's own catch-up and presence rewrite cover the gap.
+            Log.HeartbeatFailed(_logger, ex.Message);
+            return;
+        }
 
-            feed.Probe((string)result[1]!, (ulong)(long)result[2]);
-            var reaped = (long)result[3];
-            if (reaped > 0)
+        Interlocked.Increment(ref _beats);
+        // Without its liveness key (Redis restarted or flushed, or this node stalled past the timeout
+        // and another reaped it) Redis's copy of this node's presence is unknown: written whole.
+        var full = (long)result[0] == 0;
+        foreach (var feed in _rooms.Values)
+        {
+            // Nothing reaches Redis when nothing changed (the writer compares with what it wrote).
+            ObserveLater(feed.Presence.RequestAsync(full));
+        }
+
+        var dead = (int)(long)result[1];
+        var probes = 2 + dead;
+        if (Unavailable is null)
+        {
+            for (var i = probes; i + 2 < result.Length; i += 3)
             {
-                _nodesReaped?.Add(reaped);
-                ReportGone(room, result.Skip(4).Select(r => (string)r!).ToArray());
+                if (_rooms.TryGetValue(Keys.RoomOfChannel((string)result[i]!), out var feed))
+                {
+                    feed.Probe((string)result[i + 1]!, ulong.Parse((string)result[i + 2]!, System.Globalization.CultureInfo.InvariantCulture));
+                }
             }
         }
-        catch (Exception ex) when (ex is BrokerUnavailableException or OperationCanceledException)
+
+        for (var i = 2; i < probes; i++)
         {
-            Log.HeartbeatFailed(_logger, room, ex.Message);
+            await ReapAsync((string)result[i]!).ConfigureAwait(false);
         }
     }
 
     /// <summary>
-    /// Sends the <c>left</c> events that dead nodes could not send, for users no live node has in the
-    /// room, where the hub would have sent them (presence announced, room not too big).
+    /// Cleans up after a dead node, a batch of its rooms per script, and sends the <c>left</c> events
+    /// it could not send. Several survivors may do this at once: each room is taken by one of them.
+    /// What a failure leaves is taken up by the next beat that finds the node dead.
     /// </summary>
-    private void ReportGone(string room, string[] users)
+    private async Task ReapAsync(string dead)
     {
+        try
+        {
+            while (true)
+            {
+                var result = (RedisResult[])(await EvalAsync(LuaScripts.Reap, [Keys.NodeRooms(dead), Keys.NodeIndex],
+                    [dead, Keys.Prefix, Keys.LivenessPrefix, KeyTtlMilliseconds, ReapBatch], Stopping).ConfigureAwait(false))!;
+                for (var i = 1; i + 2 < result.Length;)
+                {
+                    var room = (string)result[i]!;
+                    var had = (int)(long)result[i + 1];
+                    var count = (int)(long)result[i + 2];
+                    ReportGone(room, had, result.Skip(i + 3).Take(count).Select(r => (string)r!).ToArray());
+                    i += 3 + count;
+                }
+
+                var state = (long)result[0];
+                if (state != 1)
+                {
+                    if (state == 2)
+                    {
+                        _nodesReaped?.Add(1);
+                        Log.NodeReaped(_logger, dead);
+                    }
+
+                    return;
+                }
+            }
+        }
+        catch (BrokerUnavailableException ex)
+        {
+            Log.HeartbeatFailed(_logger, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Sends the <c>left</c> events that a dead node could not send, for users no live node has in the
+    /// room, where a hub would have sent them (presence announced, room not too big).
+    /// </summary>
+    private void ReportGone(string room, int had, string[] users)
+    {
+        if (users.Length == 0)
+        {
+            return;
+        }
+
         Log.NodesReaped(_logger, room, users.Length);
         var local = Handler.LocalPresence(room);
-        if (local.Sum(p => p.Value) > _limits.MaxMembersForPresenceEvents || _policy?.AnnouncesPresence(room) == false)
+        if (Math.Max(had, local.Sum(p => p.Value)) > _limits.MaxMembersForPresenceEvents || _policy?.AnnouncesPresence(room) == false)
         {
             return;
         }

@@ -4,6 +4,7 @@ using StackExchange.Redis;
 using Switchboard.Brokers;
 using Switchboard.Protocol;
 using Switchboard.Telemetry;
+using StreamPosition = Switchboard.Protocol.StreamPosition;
 
 namespace Switchboard.Redis;
 
@@ -21,20 +22,15 @@ public sealed partial class RedisBroker
             ? segment.Array
             : payload.ToArray();
         // The publish span's context travels with the publication, so that every node's delivery
-        // continues its trace. Nothing is added when nobody traces (no span, no argument).
+        // continues its trace. Nothing is added when nobody traces (no span; the argument is empty).
         var trace = SwitchboardTracing.CurrentPublish;
-        RedisValue[] arguments = trace is null
-            ?
-            [
-                Keys.RoomChannelName(room), NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds,
-                isBinary ? "b" : "t", from ?? string.Empty, data,
-            ]
-            :
-            [
-                Keys.RoomChannelName(room), NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds,
-                isBinary ? "bc" : "tc", from ?? string.Empty, data, ChannelMessages.TraceLine(trace),
-            ];
-        var result = (RedisResult[])(await EvalAsync(LuaScripts.Publish, [Keys.Meta(room), Keys.Stream(room)], arguments, cancellationToken).ConfigureAwait(false))!;
+        RedisValue[] arguments =
+        [
+            Keys.RoomChannelName(room), NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds,
+            (isBinary ? "b" : "t") + (trace is null ? string.Empty : "c"), from ?? string.Empty, data,
+            trace is null ? string.Empty : ChannelMessages.TraceLine(trace), 2 * ProbeWindowMilliseconds,
+        ];
+        var result = (RedisResult[])(await EvalAsync(LuaScripts.Publish, Keys.PublishKeys(room), arguments, cancellationToken).ConfigureAwait(false))!;
         var offset = (ulong)(long)result[0];
         var epoch = (string)result[1]!;
         if (_rooms.TryGetValue(room, out var feed))
@@ -43,11 +39,12 @@ public sealed partial class RedisBroker
             {
                 TraceContext = trace?.Context ?? default,
             };
-            feed.Offer(publication, epoch);
-            // Normally done already; after a gap it waits for the earlier offsets to arrive or be read.
+            // Delivered by the room's worker, in line with what pub/sub brings from other nodes; the
+            // publisher waits for it (and, after a gap, for the earlier offsets to arrive or be read).
             // The position is valid either way, so a late delivery does not fail the publish.
             try
             {
+                await _workers.PostAsync(feed.Worker, new DeliveryItem(feed, RedisValue.Null, publication, epoch)).AsTask().WaitAsync(OperationTimeout, cancellationToken).ConfigureAwait(false);
                 await feed.WaitDeliveredAsync(offset).WaitAsync(OperationTimeout + GapWait, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
@@ -117,14 +114,11 @@ public sealed partial class RedisBroker
 
         Task unsubscribe = Task.CompletedTask;
         Task presence = Task.CompletedTask;
-        var closed = feed.RemoveInterest(() =>
+        var closed = feed.RemoveInterest(queue =>
         {
             _rooms.TryRemove(new KeyValuePair<string, RoomFeed>(room, feed));
-            if (_redis is { } redis)
-            {
-                unsubscribe = redis.GetSubscriber().UnsubscribeAsync(Keys.RoomChannel(room), feed.Handler);
-            }
-
+            // Unregistered at once (the UNSUBSCRIBE follows): a new feed of the room subscribes after it.
+            unsubscribe = queue?.UnsubscribeAsync() ?? Task.CompletedTask;
             presence = feed.Presence.CloseAndRemoveAsync();
         });
         if (closed)
@@ -212,16 +206,20 @@ public sealed partial class RedisBroker
     {
         var channel = Keys.RoomChannel(feed.Room);
         var subscriber = Redis.GetSubscriber();
-        // Once registered, the handler stays until the feed closes: StackExchange.Redis re-subscribes
-        // it after a reconnect, even when this first SUBSCRIBE could not be sent.
-        await WithDeadline(subscriber.SubscribeAsync(channel, feed.Handler), Stopping).ConfigureAwait(false);
-        if (feed.IsClosed)
+        if (!feed.HasQueue)
         {
-            // The last member left while this was starting: undo, or the handler would outlive the feed.
-            await BestEffortAsync(subscriber.UnsubscribeAsync(channel, feed.Handler), "leaving room " + feed.Room).ConfigureAwait(false);
-            return;
+            var queue = await SubscribeOrderedAsync(subscriber, channel, feed, feed.Worker).ConfigureAwait(false);
+            if (!feed.TryAttach(queue))
+            {
+                // The last member left while this was starting: undo, or the subscription would outlive the feed.
+                await BestEffortAsync(queue.UnsubscribeAsync(), "leaving room " + feed.Room).ConfigureAwait(false);
+                return;
+            }
         }
 
+        // Redis answers commands of one connection in order: once the subscription connection answers
+        // this PING, the SUBSCRIBE sent before it has taken effect.
+        await WithDeadline(subscriber.PingAsync(), Stopping).ConfigureAwait(false);
         if (subscriber.SubscribedEndpoint(channel) is null)
         {
             throw new BrokerUnavailableException("redis: cannot subscribe while the pub/sub connection is down");
@@ -229,6 +227,26 @@ public sealed partial class RedisBroker
 
         var read = await ReadFeedAsync(feed.Room, after: null).ConfigureAwait(false);
         feed.SetBaseline(read.Epoch, read.Top);
+    }
+
+    /// <summary>
+    /// Registers an ordered subscription whose messages go, in the order Redis sent them, to
+    /// <paramref name="target"/>'s delivery worker. Never waits for Redis and never fails for want of
+    /// it: the SUBSCRIBE is sent when the pub/sub connection is up, and sent again after every
+    /// reconnect, for as long as the queue is registered.
+    /// </summary>
+    internal async Task<ChannelMessageQueue> SubscribeOrderedAsync(ISubscriber subscriber, RedisChannel channel, IDeliveryTarget target, int worker)
+    {
+        // Fire-and-forget returns the registered queue at once: a SUBSCRIBE that fails or times out
+        // would otherwise leave a queue registered that nobody holds (and nobody reads).
+        var queue = await subscriber.SubscribeAsync(channel, CommandFlags.FireAndForget).ConfigureAwait(false);
+        // The queue's loop runs on the thread pool, one message at a time; it only hands each one on.
+        queue.OnMessage(message =>
+        {
+            var posted = _workers.PostAsync(worker, new DeliveryItem(target, message.Message));
+            return posted.IsCompleted ? Task.CompletedTask : posted.AsTask();
+        });
+        return queue;
     }
 
     private static FeedRead ToFeedRead(string room, RedisResult[] result, bool withTrace, out string mode)

@@ -34,7 +34,26 @@ public sealed partial class RedisBroker
 
         if (first && _redis is { } redis)
         {
-            await BestEffortAsync(redis.GetSubscriber().SubscribeAsync(Keys.UserChannel(user), channel.Handler), "subscribing to user " + user).ConfigureAwait(false);
+            ChannelMessageQueue queue;
+            try
+            {
+                queue = await SubscribeOrderedAsync(redis.GetSubscriber(), Keys.UserChannel(user), channel, channel.Worker).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+            {
+                Log.CleanupFailed(_logger, "subscribing to user " + user, ex.Message);
+                return;
+            }
+
+            if (!channel.TryAttach(queue))
+            {
+                await BestEffortAsync(queue.UnsubscribeAsync(), "unsubscribing from user " + user).ConfigureAwait(false);
+                return;
+            }
+
+            // Once the subscription connection answers, the SUBSCRIBE sent before has taken effect:
+            // a message sent to the user right after this reaches the new connection too.
+            await BestEffortAsync(redis.GetSubscriber().PingAsync(), "subscribing to user " + user).ConfigureAwait(false);
         }
     }
 
@@ -47,13 +66,10 @@ public sealed partial class RedisBroker
         }
 
         Task unsubscribe = Task.CompletedTask;
-        var closed = channel.RemoveInterest(() =>
+        var closed = channel.RemoveInterest(queue =>
         {
             _users.TryRemove(new KeyValuePair<string, UserChannel>(user, channel));
-            if (_redis is { } redis)
-            {
-                unsubscribe = redis.GetSubscriber().UnsubscribeAsync(Keys.UserChannel(user), channel.Handler);
-            }
+            unsubscribe = queue?.UnsubscribeAsync() ?? Task.CompletedTask;
         });
         if (closed)
         {

@@ -40,6 +40,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
     private readonly Counter<long>? _streamLosses;
     private readonly Counter<long>? _nodesReaped;
     private readonly Lock _lifecycle = new();
+    private readonly DeliveryWorkers _workers;
     private ConnectionMultiplexer? _redis;
     private IBrokerHandler? _handler;
     private Task _heartbeat = Task.CompletedTask;
@@ -49,6 +50,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
     private volatile bool _writable;
     private bool _resyncAgain;
     private int _interactiveFailures;
+    private long _beats;
     private bool _disposed;
 
     /// <summary>Creates the broker; <see cref="ConnectAsync"/> connects it.</summary>
@@ -67,6 +69,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         OperationTimeout = TimeSpan.FromSeconds(_options.OperationTimeoutSeconds);
         GapWait = TimeSpan.FromMilliseconds(_options.GapWaitMilliseconds);
         _stoppingToken = _stopping.Token;
+        _workers = new DeliveryWorkers(_logger);
         if (metrics is not null)
         {
             _gapFills = metrics.Meter.CreateCounter<long>("switchboard.redis.gap_fills", description: "Reads of a room's stream to deliver offsets pub/sub did not bring.");
@@ -103,6 +106,15 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
 
     private long PresenceTimeoutMilliseconds => (long)(_options.PresenceTimeoutSeconds * 1000);
 
+    /// <summary>
+    /// How long after its last publication a room is probed for lost offsets: three intervals, so
+    /// that every node sees it in two beats (a probe compares with the top the previous one saw).
+    /// </summary>
+    private long ProbeWindowMilliseconds => (long)(3 * _options.PresenceIntervalSeconds * 1000);
+
+    /// <summary>Heartbeats that went through, for tests that wait for intervals to pass.</summary>
+    internal long Beats => Interlocked.Read(ref _beats);
+
     private ConnectionMultiplexer Redis => _redis ?? throw new BrokerUnavailableException("redis: not connected yet");
 
     /// <inheritdoc/>
@@ -119,12 +131,15 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         // A node must start, and keep its WebSocket clients, while Redis is away.
         config.AbortOnConnectFail = false;
         config.ClientName ??= "switchboard-" + NodeId;
+        // Fail a command at once while the connection is down, as 1.x did. The default backlog would
+        // hold it and send it after the reconnect: a publication refused with "unavailable" would then
+        // appear after all, once Redis is back, seconds after its client gave up on it.
+        config.BacklogPolicy = BacklogPolicy.FailFast;
         var redis = await ConnectionMultiplexer.ConnectAsync(config).WaitAsync(cancellationToken).ConfigureAwait(false);
-        // Messages of one channel reach the handlers in the order Redis sent them.
-        redis.PreserveAsyncOrder = true;
         redis.ConnectionFailed += OnConnectionFailed;
         redis.ConnectionRestored += OnConnectionRestored;
         Task verify;
+        var firstBeat = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lifecycle)
         {
             if (_disposed)
@@ -134,7 +149,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
             }
 
             _redis = redis;
-            _heartbeat = HeartbeatLoopAsync(_stoppingToken);
+            _heartbeat = HeartbeatLoopAsync(firstBeat, _stoppingToken);
             _verify = verify = VerifyWritableAsync(_stoppingToken);
         }
 
@@ -142,8 +157,9 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         {
             try
             {
-                // Ready when this returns.
+                // Ready when this returns, and this node's presence entries count from the start.
                 await verify.WaitAsync(2 * OperationTimeout, cancellationToken).ConfigureAwait(false);
+                await firstBeat.Task.WaitAsync(2 * OperationTimeout, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
@@ -182,10 +198,14 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         {
             var removals = _rooms.Values.Select(feed => feed.Presence.CloseAndRemoveAsync());
             await BestEffortAsync(Task.WhenAll(removals), "presence at shutdown").ConfigureAwait(false);
+            // Then the node itself: nobody needs to find it dead and clean up after it.
+            await BestEffortAsync(EvalAsync(LuaScripts.Stop, [Keys.Liveness(NodeId), Keys.NodeIndex, Keys.NodeRooms(NodeId)], [NodeId]), "liveness at shutdown").ConfigureAwait(false);
             await Task.WhenAll(_rooms.Values.Select(feed => feed.Fill)).ConfigureAwait(false);
             await BestEffortAsync(redis.CloseAsync(allowCommandsToComplete: true), "closing the connection").ConfigureAwait(false);
             redis.Dispose();
         }
+
+        await _workers.StopAsync().ConfigureAwait(false);
 
         _stopping.Dispose();
         Log.Stopped(_logger, NodeId);
@@ -207,6 +227,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_heartbeat, _resync, _verify).ConfigureAwait(false);
         redis?.Dispose();
+        await _workers.StopAsync().ConfigureAwait(false);
     }
 
     /// <summary>Runs a Lua script with the operation deadline; failures become <see cref="BrokerUnavailableException"/>.</summary>
@@ -227,9 +248,6 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
     {
         try
         {
-            // The continuation runs inline on StackExchange.Redis's ordered completion thread: its
-            // work is bounded (a fan-out's enqueues, then the connection's next read, which goes
-            // asynchronous), and a hop to the thread pool measured slower on a busy 2-core machine.
             await call.WaitAsync(OperationTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)

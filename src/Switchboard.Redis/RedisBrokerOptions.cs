@@ -22,14 +22,16 @@ public sealed class RedisBrokerOptions
     public string KeyPrefix { get; set; } = "sb";
 
     /// <summary>
-    /// Seconds between this node's refreshes of its presence entries; each refresh also checks every
-    /// room it serves for publications a lost pub/sub message left undelivered.
+    /// Seconds between this node's heartbeats: one Redis script whatever the number of rooms, which
+    /// renews the node's liveness key, cleans up after dead nodes and checks the rooms published to
+    /// lately for publications a lost pub/sub message left undelivered.
     /// </summary>
     public double PresenceIntervalSeconds { get; set; } = 5;
 
     /// <summary>
-    /// Seconds after its last refresh that a node's presence entries expire. A node that dies without
-    /// a word leaves presence within this time, plus one interval for <c>left</c> events.
+    /// Seconds after its last heartbeat that a node's liveness key expires; its presence entries count
+    /// only while it exists. A node that dies without a word leaves presence within this time, plus
+    /// one interval for <c>left</c> events.
     /// </summary>
     public double PresenceTimeoutSeconds { get; set; } = 15;
 

@@ -15,8 +15,8 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>Stream of the retained publications; entry id <c>OFFSET-0</c>.</summary>
     public RedisKey Stream(string room) => $"{prefix}:{{{room}}}:stream";
 
-    /// <summary>Sorted set: ids of the nodes with members in the room, scored by when their entry expires (Redis time, ms).</summary>
-    public RedisKey Nodes(string room) => $"{prefix}:{{{room}}}:nodes";
+    /// <summary>Set: ids of the nodes with presence entries in the room (live or not: readers check each node's liveness key).</summary>
+    public RedisKey Members(string room) => $"{prefix}:{{{room}}}:members";
 
     /// <summary>Prefix of the per-node presence hashes (user to connection count); the node id follows.</summary>
     public string NodePresencePrefix(string room) => $"{prefix}:{{{room}}}:node:";
@@ -24,12 +24,36 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>This node's presence hash in the room.</summary>
     public RedisKey NodePresence(string room, string node) => NodePresencePrefix(room) + node;
 
+    /// <summary>The keys of the publish script: meta, stream, members, the active rooms.</summary>
+    public RedisKey[] PublishKeys(string room) => [Meta(room), Stream(room), Members(room), Active];
+
+    /// <summary>A node's liveness key: exists while the node renews it (every presence interval, expiring after the timeout).</summary>
+    public RedisKey Liveness(string node) => LivenessPrefix + node;
+
+    /// <summary>Prefix of the liveness keys; the node id follows.</summary>
+    public string LivenessPrefix => $"{prefix}:node:";
+
+    /// <summary>Set: the rooms where a node has presence entries, for whoever cleans up after it.</summary>
+    public RedisKey NodeRooms(string node) => $"{prefix}:node:{node}:rooms";
+
+    /// <summary>Sorted set: every node id, scored by when its liveness key expires (Redis time, ms); how dead nodes are found.</summary>
+    public RedisKey NodeIndex => $"{prefix}:nodes";
+
+    /// <summary>Sorted set: room channels scored by their last publication (Redis time, ms); the rooms worth a loss probe.</summary>
+    public RedisKey Active => $"{prefix}:active";
+
+    /// <summary>The key prefix, for scripts that build room keys.</summary>
+    public string Prefix => prefix;
+
+    /// <summary>The room of a room channel name.</summary>
+    public string RoomOfChannel(string channel) => channel[$"{prefix}:room:".Length..];
+
     /// <summary>The channel that carries the room's publications and presence events.</summary>
-    public RedisChannel RoomChannel(string room) => RoomChannelName(room);
+    public RedisChannel RoomChannel(string room) => RedisChannel.Literal(RoomChannelName(room));
 
     /// <summary>The room channel's name, for the publish script.</summary>
     public string RoomChannelName(string room) => $"{prefix}:room:{room}";
 
     /// <summary>The channel that carries a user's direct messages.</summary>
-    public RedisChannel UserChannel(string user) => $"{prefix}:user:{user}";
+    public RedisChannel UserChannel(string user) => RedisChannel.Literal($"{prefix}:user:{user}");
 }

@@ -6,8 +6,10 @@ namespace Switchboard.Redis;
 /// <summary>
 /// This node's view of one room it serves: the Redis subscription's handler, and the sequencer that
 /// hands the node every offset exactly once, in order, whatever way it came (the local publisher,
-/// pub/sub, or a read of the stream to fill a gap). Everything below is guarded by one lock per
-/// room; the node's handler only enqueues, so it is called while holding it, as the in-memory broker does.
+/// pub/sub, or a read of the stream to fill a gap). Pub/sub messages and local publications reach it
+/// on the room's delivery worker (<see cref="DeliveryWorkers"/>), one at a time; gap fills apply on
+/// their own task. Everything below is guarded by one lock per room; the node's handler only
+/// enqueues, so it is called while holding it, as the in-memory broker does.
 /// </summary>
 /// <remarks>
 /// Gaps are normal for a moment: a node delivers its own publication as soon as the script returns,
@@ -16,7 +18,7 @@ namespace Switchboard.Redis;
 /// longer holds makes the node close the room's members with 4002 (<see cref="IBrokerHandler.OnStreamLost"/>)
 /// so that they recover with <c>since</c> and learn what is missing.
 /// </remarks>
-internal sealed partial class RoomFeed
+internal sealed partial class RoomFeed : IDeliveryTarget
 {
     // Far above what a gap of GapWait at any realistic rate holds; past it the node gives up waiting.
     private const int MaxPending = 65_536;
@@ -40,19 +42,22 @@ internal sealed partial class RoomFeed
     private ulong _probeTop;
     private Task? _ready;
     private Task _fill = Task.CompletedTask;
+    private ChannelMessageQueue? _queue;
 
     public RoomFeed(string room, RedisBroker broker)
     {
         Room = room;
         _broker = broker;
-        Handler = OnChannelMessage;
+        Worker = DeliveryWorkers.WorkerOf(room);
         Presence = new PresenceWriter(room, broker);
     }
 
     public string Room { get; }
 
-    /// <summary>The handler registered for the room's channel; the same instance unsubscribes it.</summary>
-    public Action<RedisChannel, RedisValue> Handler { get; }
+    string IDeliveryTarget.Name => Room;
+
+    /// <summary>The delivery worker that runs this room's deliveries, one after another.</summary>
+    public int Worker { get; }
 
     /// <summary>This node's entry in the room's presence.</summary>
     public PresenceWriter Presence { get; }
@@ -63,6 +68,18 @@ internal sealed partial class RoomFeed
         lock (_lock)
         {
             return _hasBaseline && offset <= _delivered && System.Text.Ascii.Equals(epoch, _epoch);
+        }
+    }
+
+    /// <summary>Whether the room's channel subscription is registered.</summary>
+    public bool HasQueue
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queue is not null;
+            }
         }
     }
 
@@ -94,11 +111,30 @@ internal sealed partial class RoomFeed
     }
 
     /// <summary>
-    /// Counts one interest less. On the last one the feed closes: <paramref name="onClose"/> runs under
-    /// the lock, so whatever it starts (removal from the map, UNSUBSCRIBE) is issued before any new
-    /// feed of the same room can exist and subscribe.
+    /// Takes the subscription's queue; false when the last interest was withdrawn meanwhile (the
+    /// caller unsubscribes it). Held until the feed closes: StackExchange.Redis re-subscribes it after
+    /// a reconnect, and a retried start of the feed reuses it rather than subscribe twice.
     /// </summary>
-    public bool RemoveInterest(Action onClose)
+    public bool TryAttach(ChannelMessageQueue queue)
+    {
+        lock (_lock)
+        {
+            if (_closed)
+            {
+                return false;
+            }
+
+            _queue = queue;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Counts one interest less. On the last one the feed closes: <paramref name="onClose"/> runs under
+    /// the lock with the subscription's queue, so whatever it starts (removal from the map,
+    /// UNSUBSCRIBE) is issued before any new feed of the same room can exist and subscribe.
+    /// </summary>
+    public bool RemoveInterest(Action<ChannelMessageQueue?> onClose)
     {
         lock (_lock)
         {
@@ -112,7 +148,8 @@ internal sealed partial class RoomFeed
             _early.Clear();
             CompleteWaitersLocked(all: true);
             _gapClosed?.TrySetResult();
-            onClose();
+            onClose(_queue);
+            _queue = null;
             return true;
         }
     }
@@ -269,5 +306,16 @@ internal sealed partial class RoomFeed
         }
     }
 
-    private void OnChannelMessage(RedisChannel channel, RedisValue value) => _broker.OnRoomMessage(this, value);
+    /// <summary>On the room's delivery worker: a message of the room's channel, or this node's own publication.</summary>
+    public void Deliver(in DeliveryItem item)
+    {
+        if (item.Local is { } publication)
+        {
+            Offer(publication, item.Epoch!);
+        }
+        else
+        {
+            _broker.OnRoomMessage(this, item.Message);
+        }
+    }
 }

@@ -3,22 +3,19 @@ using StackExchange.Redis;
 namespace Switchboard.Redis;
 
 /// <summary>This node's subscription to one user's channel, held while the user has connections here.</summary>
-internal sealed class UserChannel
+internal sealed class UserChannel(string user, RedisBroker broker) : IDeliveryTarget
 {
     private readonly Lock _lock = new();
     private int _interest;
     private bool _closed;
+    private ChannelMessageQueue? _queue;
 
-    public UserChannel(string user, RedisBroker broker)
-    {
-        User = user;
-        Handler = (_, value) => broker.OnUserMessage(user, value);
-    }
+    public string User { get; } = user;
 
-    public string User { get; }
+    string IDeliveryTarget.Name => User;
 
-    /// <summary>The handler registered for the channel; the same instance unsubscribes it.</summary>
-    public Action<RedisChannel, RedisValue> Handler { get; }
+    /// <summary>The delivery worker of this user's direct messages: they reach the user's devices in the order sent.</summary>
+    public int Worker { get; } = DeliveryWorkers.WorkerOf("user:" + user);
 
     /// <summary>Counts one more connection's interest; true for the first (which subscribes). False when closed meanwhile.</summary>
     public bool TryAddInterest(out bool first)
@@ -36,8 +33,23 @@ internal sealed class UserChannel
         }
     }
 
-    /// <summary>Counts one interest less; on the last, closes and runs <paramref name="onClose"/> under the lock (see <see cref="RoomFeed.RemoveInterest"/>).</summary>
-    public bool RemoveInterest(Action onClose)
+    /// <summary>Takes the subscription's queue; false when the last interest was withdrawn meanwhile (the caller unsubscribes it).</summary>
+    public bool TryAttach(ChannelMessageQueue queue)
+    {
+        lock (_lock)
+        {
+            if (_closed)
+            {
+                return false;
+            }
+
+            _queue = queue;
+            return true;
+        }
+    }
+
+    /// <summary>Counts one interest less; on the last, closes and runs <paramref name="onClose"/> with the queue under the lock (see <see cref="RoomFeed.RemoveInterest"/>).</summary>
+    public bool RemoveInterest(Action<ChannelMessageQueue?> onClose)
     {
         lock (_lock)
         {
@@ -47,8 +59,12 @@ internal sealed class UserChannel
             }
 
             _closed = true;
-            onClose();
+            onClose(_queue);
+            _queue = null;
             return true;
         }
     }
+
+    /// <summary>On the user's delivery worker: a direct message from the user's channel.</summary>
+    public void Deliver(in DeliveryItem item) => broker.OnUserMessage(User, item.Message);
 }

@@ -47,6 +47,7 @@ internal sealed class BenchNode : IAsyncDisposable
             ["Switchboard:Limits:UserPublishBurst"] = "1000000",
             ["Switchboard:Limits:PresenceEventsPerSecond"] = "1000000",
             ["Switchboard:Limits:PresenceEventBurst"] = "1000000",
+            ["Switchboard:Limits:MaxConnectionsPerIp"] = "100000",
             ["Switchboard:Shutdown:DrainSeconds"] = "1",
         });
         builder.Services.AddSwitchboard().AddSwitchboardRedis().AddSwitchboardKestrelLimits();

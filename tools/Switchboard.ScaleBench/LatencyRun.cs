@@ -55,7 +55,7 @@ internal static class LatencyRun
         return members.Select(m => Row(broker, m.Name, m.Client.Latencies(), m.Client.Received, total)).ToArray();
     }
 
-    private static string Row(string broker, string member, double[] latencies, int received, int total)
+    internal static string Row(string broker, string member, double[] latencies, int received, int total)
     {
         Array.Sort(latencies);
         string At(double quantile) => latencies.Length == 0

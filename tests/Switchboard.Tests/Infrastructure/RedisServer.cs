@@ -87,6 +87,9 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Sends one command and returns its reply's first line (for example <c>+OK</c> or <c>:1</c>).</summary>
     public Task<string> CommandAsync(params string[] args) => CommandAsync(args, wholeBulk: false);
 
+    /// <summary>Sends one command whose reply is a bulk string (such as <c>INFO</c>) and returns all of it.</summary>
+    public Task<string> BulkCommandAsync(params string[] args) => CommandAsync(args, wholeBulk: true);
+
     private async Task<string> CommandAsync(string[] args, bool wholeBulk)
     {
         using var client = new TcpClient();

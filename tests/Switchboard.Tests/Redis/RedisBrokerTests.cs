@@ -7,6 +7,7 @@ using Switchboard.Redis;
 using Switchboard.Tests.Brokers;
 using Switchboard.Tests.Infrastructure;
 using Xunit;
+using StreamPosition = Switchboard.Protocol.StreamPosition;
 
 namespace Switchboard.Tests.Redis;
 
@@ -153,28 +154,149 @@ public sealed class RedisBrokerTests : IAsyncLifetime
     [Fact]
     public async Task ANodeThatDiesLeavesPresenceWithinTheTimeoutAndItsUsersLeave()
     {
+        // The test timeout (RedisNodes) is well above any stall a busy machine causes: a live node taken
+        // for dead would send a second left event. The bounds waited for below are the test's deadlines,
+        // not measurements.
+        const double timeout = RedisNodes.PresenceTimeoutSeconds;
+        var (a, b, c) = (await StartAsync(), await StartAsync(), await StartAsync());
+        var room = NewRoom();
+        a.Handler.SetPresence(room, "alice", 1);
+        b.Handler.SetPresence(room, "carol", 1);
+        c.Handler.SetPresence(room, "bob", 1);
+        c.Handler.SetPresence(room, "alice", 1);
+        foreach (var node in new[] { a, b, c })
+        {
+            await node.Broker.SubscribeRoomAsync(room, Timeout());
+            await node.Broker.PublishPresenceAsync(room, Joined(room, "any"), Timeout());
+        }
+
+        Assert.Equal([new("alice", 2), new("bob", 1), new("carol", 1)], await a.Broker.PresenceAsync(room, Timeout()));
+        var dying = (RedisBroker)c.Broker;
+        Assert.Equal(":1", await _redis.CommandAsync("EXISTS", $"sb:node:{dying.NodeId}"));
+        _brokers.Remove(dying);
+        await dying.AbandonAsync();
+
+        // Gone from presence once its liveness key expires, before anyone cleaned up after it.
+        await Eventually.TrueAsync(async () => await _redis.CommandAsync("EXISTS", $"sb:node:{dying.NodeId}") == ":0", "the dead node's liveness key expired", TimeSpan.FromSeconds(timeout + 20));
+        Assert.Equal([new("alice", 1), new("carol", 1)], await a.Broker.PresenceAsync(room, Timeout()));
+
+        var bobLeft = Encoding.UTF8.GetString(ServerMessages.PresenceChange(joined: false, room, "bob"));
+        foreach (var survivor in new[] { a, b })
+        {
+            await Eventually.TrueAsync(() => survivor.Handler.PresenceChanges(room).Contains(bobLeft), "every survivor heard that bob left", TimeSpan.FromSeconds(20));
+        }
+
+        // Cleaned up once: the dead node is out of the index and its rooms' entries are gone.
+        await Eventually.TrueAsync(async () => await _redis.CommandAsync("ZSCORE", "sb:nodes", dying.NodeId) == "$-1", "the dead node left the index", TimeSpan.FromSeconds(20));
+        Assert.Equal(":0", await _redis.CommandAsync("EXISTS", $"sb:{{{room}}}:node:{dying.NodeId}"));
+        Assert.Equal(":0", await _redis.CommandAsync("SISMEMBER", $"sb:{{{room}}}:members", dying.NodeId));
+        foreach (var survivor in new[] { a, b })
+        {
+            Assert.Equal([bobLeft], survivor.Handler.PresenceChanges(room).Where(e => e.Contains("\"left\"", StringComparison.Ordinal)));
+        }
+
+        Assert.Equal([new("alice", 1), new("carol", 1)], await b.Broker.PresenceAsync(room, Timeout()));
+    }
+
+    [Fact]
+    public async Task ANodeTakenForDeadWritesItsPresenceAgain()
+    {
         var (a, b) = (await StartAsync(), await StartAsync());
         var room = NewRoom();
         a.Handler.SetPresence(room, "alice", 1);
-        b.Handler.SetPresence(room, "bob", 1);
-        b.Handler.SetPresence(room, "alice", 1);
+        b.Handler.SetPresence(room, "bob", 2);
         foreach (var node in new[] { a, b })
         {
             await node.Broker.SubscribeRoomAsync(room, Timeout());
             await node.Broker.PublishPresenceAsync(room, Joined(room, "any"), Timeout());
         }
 
-        Assert.Equal(2, (await a.Broker.PresenceAsync(room, Timeout())).Count);
-        _brokers.Remove((RedisBroker)b.Broker);
-        await ((RedisBroker)b.Broker).AbandonAsync();
+        // As if b had stalled past the timeout: its liveness key is gone, and a survivor may clean up
+        // after it before b's next heartbeat (or b may beat first: the end state is the same).
+        var stalled = (RedisBroker)b.Broker;
+        Assert.Equal(":1", await _redis.CommandAsync("DEL", $"sb:node:{stalled.NodeId}"));
 
-        var died = DateTime.UtcNow;
-        await Eventually.TrueAsync(() => a.Handler.PresenceChanges(room).Any(e => e.Contains("\"left\"", StringComparison.Ordinal)), "the survivor announced that bob left");
-        // Documented bound: timeout plus one interval; the rest is slack for a busy machine.
-        Assert.True(DateTime.UtcNow - died < TimeSpan.FromSeconds(RedisNodes.PresenceTimeoutSeconds + RedisNodes.PresenceIntervalSeconds + 3));
-        var left = a.Handler.PresenceChanges(room).Where(e => e.Contains("\"left\"", StringComparison.Ordinal)).ToArray();
-        Assert.Equal([Encoding.UTF8.GetString(ServerMessages.PresenceChange(joined: false, room, "bob"))], left);
-        Assert.Equal([new("alice", 1)], await a.Broker.PresenceAsync(room, Timeout()));
+        await Eventually.TrueAsync(async () => await _redis.CommandAsync("EXISTS", $"sb:node:{stalled.NodeId}") == ":1", "b renewed its liveness key");
+        await Eventually.TrueAsync(async () => (await a.Broker.PresenceAsync(room, Timeout())).SequenceEqual([new("alice", 1), new("bob", 2)]), "b's users are back in presence");
+        Assert.Equal(":1", await _redis.CommandAsync("SISMEMBER", $"sb:{{{room}}}:members", stalled.NodeId));
+        Assert.Equal(":1", await _redis.CommandAsync("SISMEMBER", $"sb:node:{stalled.NodeId}:rooms", room));
+    }
+
+    [Fact]
+    public async Task CleaningUpAfterANodeThatRenewedItsLivenessKeyMeanwhileLeavesItsEntries()
+    {
+        var (a, b) = (await StartAsync(), await StartAsync());
+        var room = NewRoom();
+        b.Handler.SetPresence(room, "bob", 1);
+        await b.Broker.SubscribeRoomAsync(room, Timeout());
+        await b.Broker.PublishPresenceAsync(room, Joined(room, "bob"), Timeout());
+
+        // The race, made to happen: a beat found b dead, then b renewed its key before the clean-up ran.
+        var survivor = (RedisBroker)a.Broker;
+        var alive = ((RedisBroker)b.Broker).NodeId;
+        var result = (RedisResult[])(await survivor.EvalAsync(LuaScripts.Reap, [survivor.Keys.NodeRooms(alive), survivor.Keys.NodeIndex],
+            [alive, survivor.Keys.Prefix, survivor.Keys.LivenessPrefix, 301_000, 256], Timeout()))!;
+
+        Assert.Equal([0L], result.Select(r => (long)r));
+        Assert.Equal(":1", await _redis.CommandAsync("SISMEMBER", $"sb:node:{alive}:rooms", room));
+        Assert.Equal([new("bob", 1)], await a.Broker.PresenceAsync(room, Timeout()));
+    }
+
+    [Fact]
+    public async Task IdleRoomsCostNoRedisCommandsPerInterval()
+    {
+        const int rooms = 1000;
+        var nodes = new[] { await StartAsync(), await StartAsync() };
+        var names = Enumerable.Range(0, rooms).Select(i => $"idle-{i}-{Guid.NewGuid():N}"[..20]).ToArray();
+        foreach (var node in nodes)
+        {
+            foreach (var room in names)
+            {
+                node.Handler.SetPresence(room, "user-" + room, 1);
+            }
+
+            foreach (var batch in names.Chunk(100))
+            {
+                await Task.WhenAll(batch.Select(room => node.Broker.SubscribeRoomAsync(room, Timeout()).AsTask()));
+            }
+        }
+
+        // Every node's presence is written by the beat after its rooms were joined.
+        await Eventually.TrueAsync(async () => await _redis.CommandAsync("SCARD", $"sb:{{{names[^1]}}}:members") == ":2", "the presence of both nodes was written", TimeSpan.FromSeconds(20));
+        await WaitForBeatsAsync(nodes, 2);
+
+        var beatsBefore = nodes.Sum(n => ((RedisBroker)n.Broker).Beats);
+        var before = await CommandCallsAsync();
+        await WaitForBeatsAsync(nodes, 2);
+        var after = await CommandCallsAsync();
+        var beats = nodes.Sum(n => ((RedisBroker)n.Broker).Beats) - beatsBefore;
+
+        var calls = after.Sum(p => p.Value - before.GetValueOrDefault(p.Key));
+        var detail = string.Join(", ", after.Where(p => p.Value != before.GetValueOrDefault(p.Key)).Select(p => $"{p.Key} {p.Value - before.GetValueOrDefault(p.Key)}"));
+        // One beat is one script of about ten commands, whatever the rooms; the slack covers a beat
+        // in flight per node, the INFO calls and the client's own keep-alive.
+        Assert.True(calls <= 12 * (beats + nodes.Length) + 10, $"{calls} calls over {beats} beats of {nodes.Length} nodes with {rooms} idle rooms each: {detail}");
+    }
+
+    private static async Task WaitForBeatsAsync(BrokerNode[] nodes, int count)
+    {
+        var targets = nodes.Select(n => ((RedisBroker)n.Broker).Beats + count).ToArray();
+        await Eventually.TrueAsync(() => nodes.Select((n, i) => ((RedisBroker)n.Broker).Beats >= targets[i]).All(x => x), $"{count} more heartbeats", TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>Calls per command from <c>INFO commandstats</c> (scripts count once, and so does every command they run).</summary>
+    private async Task<Dictionary<string, long>> CommandCallsAsync()
+    {
+        var info = await _redis.BulkCommandAsync("INFO", "commandstats");
+        var calls = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var line in info.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("cmdstat_", StringComparison.Ordinal)))
+        {
+            var name = line[..line.IndexOf(':', StringComparison.Ordinal)];
+            var value = line.Split(':', 2)[1].Split(',')[0];
+            calls[name] = long.Parse(value["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return calls;
     }
 
     [Fact]
@@ -223,10 +345,10 @@ public sealed class RedisBrokerTests : IAsyncLifetime
         Assert.Equal(0, a.Handler.StreamLosses(room));
     }
 
-    private async Task<BrokerNode> StartAsync(int historySize = 100)
+    private async Task<BrokerNode> StartAsync(int historySize = 100, double interval = RedisNodes.PresenceIntervalSeconds, double timeout = RedisNodes.PresenceTimeoutSeconds)
     {
         var handler = new RecordingHandler();
-        var broker = await RedisNodes.StartBrokerAsync(_redis, handler, historySize);
+        var broker = await RedisNodes.StartBrokerAsync(_redis, handler, historySize, presenceIntervalSeconds: interval, presenceTimeoutSeconds: timeout);
         _brokers.Add(broker);
         return new BrokerNode(broker, handler);
     }
@@ -235,8 +357,8 @@ public sealed class RedisBrokerTests : IAsyncLifetime
     private static async Task PublishUnheardAsync(BrokerNode node, string room, string text)
     {
         var broker = (RedisBroker)node.Broker;
-        await broker.EvalAsync(LuaScripts.Publish, [broker.Keys.Meta(room), broker.Keys.Stream(room)],
-            ["nobody-listens", "0123456789abcdef", 100, 300_000, 301_000, "t", "tester", Encoding.UTF8.GetBytes(text)], Timeout());
+        await broker.EvalAsync(LuaScripts.Publish, broker.Keys.PublishKeys(room),
+            ["nobody-listens", "0123456789abcdef", 100, 300_000, 301_000, "t", "tester", Encoding.UTF8.GetBytes(text), string.Empty, 10_000], Timeout());
     }
 
     /// <summary>Publishes through a connection of its own, retrying until Redis accepts, the moment it is back.</summary>
@@ -249,8 +371,8 @@ public sealed class RedisBrokerTests : IAsyncLifetime
         {
             try
             {
-                await redis.GetDatabase().ScriptEvaluateAsync(LuaScripts.Publish, [keys.Meta(room), keys.Stream(room)],
-                    [keys.RoomChannelName(room), "0123456789abcdef", 100, 300_000, 301_000, "t", "tester", Encoding.UTF8.GetBytes(text)]).WaitAsync(Deadline);
+                await redis.GetDatabase().ScriptEvaluateAsync(LuaScripts.Publish, keys.PublishKeys(room),
+                    [keys.RoomChannelName(room), "0123456789abcdef", 100, 300_000, 301_000, "t", "tester", Encoding.UTF8.GetBytes(text), string.Empty, 10_000]).WaitAsync(Deadline);
                 return;
             }
             catch (RedisConnectionException) when (DateTime.UtcNow < deadline)

@@ -12,17 +12,21 @@ public static class RedisNodes
     /// <summary>Presence refresh period in tests: short, so death and lost-message checks take a second, not twenty.</summary>
     public const double PresenceIntervalSeconds = 0.25;
 
-    /// <summary>Presence timeout in tests (four refreshes).</summary>
-    public const double PresenceTimeoutSeconds = 1;
+    /// <summary>
+    /// Presence timeout in tests (twelve heartbeats): a live node whose heartbeats a busy machine
+    /// delays by less than this is never taken for dead, which would send false <c>left</c> events.
+    /// </summary>
+    public const double PresenceTimeoutSeconds = 3;
 
     /// <summary>Starts a Redis broker attached to <paramref name="handler"/>, connected to <paramref name="redis"/>.</summary>
-    public static async Task<RedisBroker> StartBrokerAsync(RedisServer redis, IBrokerHandler handler, int historySize = 100, double historyTtlSeconds = 300)
+    public static async Task<RedisBroker> StartBrokerAsync(RedisServer redis, IBrokerHandler handler, int historySize = 100, double historyTtlSeconds = 300,
+        double presenceIntervalSeconds = PresenceIntervalSeconds, double presenceTimeoutSeconds = PresenceTimeoutSeconds)
     {
         var options = new RedisBrokerOptions
         {
             Configuration = redis.Configuration,
-            PresenceIntervalSeconds = PresenceIntervalSeconds,
-            PresenceTimeoutSeconds = PresenceTimeoutSeconds,
+            PresenceIntervalSeconds = presenceIntervalSeconds,
+            PresenceTimeoutSeconds = presenceTimeoutSeconds,
         };
         var switchboard = new SwitchboardOptions { Broker = "redis", History = { Size = historySize, TtlSeconds = historyTtlSeconds } };
         var broker = new RedisBroker(Microsoft.Extensions.Options.Options.Create(options), Microsoft.Extensions.Options.Options.Create(switchboard));

@@ -9,6 +9,7 @@ using Switchboard.Tests.Brokers;
 using Switchboard.Tests.Infrastructure;
 using Switchboard.Tests.Redis;
 using Xunit;
+using StreamPosition = Switchboard.Protocol.StreamPosition;
 
 namespace Switchboard.Tests.Telemetry;
 
