@@ -62,7 +62,11 @@ public sealed class TraceCollector : IDisposable
     }
 
     /// <summary>Waits until a span matching <paramref name="match"/> has stopped, and returns it.</summary>
-    public async Task<Activity> SpanAsync(Func<Activity, bool> match, string what, TimeSpan? timeout = null)
+    public async Task<Activity> SpanAsync(Func<Activity, bool> match, string what, TimeSpan? timeout = null) =>
+        (await SpansAsync(match, 1, what, timeout))[0];
+
+    /// <summary>Waits until <paramref name="count"/> spans matching <paramref name="match"/> have stopped, and returns them.</summary>
+    public async Task<IReadOnlyList<Activity>> SpansAsync(Func<Activity, bool> match, int count, string what, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
         while (true)
@@ -70,7 +74,8 @@ public sealed class TraceCollector : IDisposable
             Task changed;
             lock (_lock)
             {
-                if (_stopped.FirstOrDefault(match) is { } found)
+                var found = _stopped.Where(match).Take(count).ToList();
+                if (found.Count == count)
                 {
                     return found;
                 }
