@@ -143,7 +143,9 @@ internal sealed partial class ProtocolBehavior(
                 CommandOp.Presence => await PresenceAsync(connection, identity, command).ConfigureAwait(false),
                 CommandOp.History => await HistoryAsync(connection, identity, command).ConfigureAwait(false),
                 CommandOp.Refresh => await RefreshAsync(connection, command).ConfigureAwait(false),
-                CommandOp.Auth => new ProtocolError(ErrorCodes.BadRequest, "already authenticated: use refresh to replace the token"),
+                CommandOp.Auth => new ProtocolError(ErrorCodes.BadRequest, identity.Source == IdentitySource.App
+                    ? "already authenticated by the app's own sign-in: reconnect to change identity"
+                    : "already authenticated: use refresh to replace the token"),
                 _ => new ProtocolError(ErrorCodes.UnknownOp, "unknown op"),
             };
         }

@@ -129,6 +129,10 @@ public sealed class AppAuthenticationTests
 
         Assert.Equal(ErrorCodes.BadRequest, refused.GetProperty("code").GetString());
         Assert.Contains("reconnect", refused.GetProperty("message").GetString(), StringComparison.Ordinal);
+        // auth is no way around it either, and says so rather than pointing at refresh.
+        var auth = await client.RequestAsync($$"""{"op":"auth","token":"{{tokens.Create("alice")}}"}""");
+        Assert.Equal(ErrorCodes.BadRequest, auth.GetProperty("code").GetString());
+        Assert.Contains("reconnect", auth.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal("reply", (await client.RequestAsync("""{"op":"join","room":"lobby"}""")).GetProperty("op").GetString());
     }
 
