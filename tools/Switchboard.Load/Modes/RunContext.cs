@@ -47,7 +47,13 @@ internal sealed class RunContext
         var user = publisher
             ? string.Create(CultureInfo.InvariantCulture, $"pub-{Options.WorkerIndex}-{localIndex}")
             : string.Create(CultureInfo.InvariantCulture, $"load-{(Options.Users > 0 ? (Options.FirstClientIndex + localIndex) % Options.Users : Options.FirstClientIndex + localIndex)}");
-        var builder = new UriBuilder(Options.Url);
+        return WithUser(Options.Url, user);
+    }
+
+    /// <summary><paramref name="url"/> with the development identity <c>?user=</c> added to its query.</summary>
+    public static Uri WithUser(Uri url, string user)
+    {
+        var builder = new UriBuilder(url);
         var query = builder.Query.TrimStart('?');
         builder.Query = query.Length == 0 ? $"user={user}" : $"{query}&user={user}";
         return builder.Uri;

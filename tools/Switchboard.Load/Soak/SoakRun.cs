@@ -74,13 +74,7 @@ internal sealed class SoakRun(SoakSettings settings)
         };
     }
 
-    private Uri UserUrl(string user)
-    {
-        var builder = new UriBuilder(settings.Url);
-        var query = builder.Query.TrimStart('?');
-        builder.Query = query.Length == 0 ? $"user={user}" : $"{query}&user={user}";
-        return builder.Uri;
-    }
+    private Uri UserUrl(string user) => Modes.RunContext.WithUser(settings.Url, user);
 
     private string Room(int index) => "soak-" + (index % settings.Rooms).ToString(CultureInfo.InvariantCulture);
 
