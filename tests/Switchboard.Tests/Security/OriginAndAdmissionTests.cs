@@ -324,8 +324,21 @@ public sealed class OriginAndAdmissionTests
         Assert.True(accepted <= 2, $"{accepted} of {attempts} upgrades within 1 s were accepted with Limits:AcceptsPerSecond=1");
     }
 
-    private static Task<ProtocolClient> ConnectForwardedAsync(TestServer server, string forwardedFor) =>
-        ProtocolClient.ConnectAsync(server.Ws("ws"), o => o.SetRequestHeader("X-Forwarded-For", forwardedFor));
+    /// <summary>
+    /// Connects through the pretend proxy and waits for the welcome: the server registers a session
+    /// before it queues the welcome, so once this returns the session counts in the registry (the
+    /// WebSocket accept alone comes earlier, and a count read then races the registration).
+    /// </summary>
+    private static int _forwardedUsers;
+
+    private static async Task<ProtocolClient> ConnectForwardedAsync(TestServer server, string forwardedFor)
+    {
+        var client = await ProtocolClient.ConnectAsync(
+            server.Ws("ws?user=forwarded" + Interlocked.Increment(ref _forwardedUsers)),
+            o => o.SetRequestHeader("X-Forwarded-For", forwardedFor));
+        await client.ExpectAsync("welcome");
+        return client;
+    }
 
     private static async Task<UpgradeAnswer> FirstRefusalAsync(TestServer server, SocketsHttpHandler handler, int attempts)
     {
