@@ -43,6 +43,7 @@ internal static class LoadCommand
             url, mode, clients, publishers, rate, duration, warmup, payload, room, rooms, serverPid, concurrency, window,
             drain, processes, sources, users, warmupConnections, json, minThroughput, maxP99, minConnectRate, maxBytes, workerIndex,
             Soak.SoakCommand.Create(),
+            Soak.SoakReportCommand.Create(),
         };
 
         root.SetAction(async (parse, cancellationToken) =>
