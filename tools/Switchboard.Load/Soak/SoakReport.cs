@@ -49,6 +49,9 @@ internal sealed class SoakReport
 
     public required long PublishFailures { get; init; }
 
+    /// <summary>Failed publishes by reason: the HTTP status, <c>timeout</c>, or the connection error.</summary>
+    public SortedDictionary<string, long> PublishFailureReasons { get; init; } = [];
+
     /// <summary>
     /// A series is flat when the line fitted over the steady part moves it from the start of that part
     /// to its end by no more than this share of its steady mean, or by no more than twice how far the
@@ -113,7 +116,7 @@ internal sealed class SoakReport
         w.WriteLine();
         w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"members   {Delivered:N0} delivered, {Duplicates} duplicate(s), {Gaps} missing, {Reconnects:N0} reconnect(s) recovering {RecoveredMessages:N0} message(s), {Unrecoverable} told recovery was impossible, {UnexpectedCloses} closed by the server"));
         w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"hostile   {HostileStarted:N0} started, {HostileClosed:N0} closed by the server"));
-        w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"published {Published:N0} through the HTTP API ({PublishFailures} failed)"));
+        w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"published {Published:N0} through the HTTP API ({PublishFailures} failed{(PublishFailureReasons.Count == 0 ? "" : ": " + string.Join(", ", PublishFailureReasons.Select(r => $"{r.Key} × {r.Value}")))})"));
         var problems = Problems;
         w.WriteLine($"verdict   {(problems.Count == 0 ? "PASS" : "FAIL")}");
         foreach (var problem in problems)
