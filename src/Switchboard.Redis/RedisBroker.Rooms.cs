@@ -24,13 +24,15 @@ public sealed partial class RedisBroker
         // The publish span's context travels with the publication, so that every node's delivery
         // continues its trace. Nothing is added when nobody traces (no span; the argument is empty).
         var trace = SwitchboardTracing.CurrentPublish;
+        var shard = ShardOfRoom(room);
         RedisValue[] arguments =
         [
             Keys.RoomChannelName(room), NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds,
             (isBinary ? "b" : "t") + (trace is null ? string.Empty : "c"), from ?? string.Empty, data,
-            trace is null ? string.Empty : ChannelMessages.TraceLine(trace), 2 * ProbeWindowMilliseconds,
+            trace is null ? string.Empty : ChannelMessages.TraceLine(trace), shard.PublishMode,
         ];
-        var result = (RedisResult[])(await EvalAsync(LuaScripts.Publish, Keys.PublishKeys(room), arguments, cancellationToken).ConfigureAwait(false))!;
+        MarkActive(room);
+        var result = (RedisResult[])(await EvalAsync(shard, LuaScripts.Publish, Keys.PublishKeys(room), arguments, cancellationToken).ConfigureAwait(false))!;
         var offset = (ulong)(long)result[0];
         var epoch = (string)result[1]!;
         if (_rooms.TryGetValue(room, out var feed))
@@ -67,7 +69,7 @@ public sealed partial class RedisBroker
         }
 
         var (mode, offset, epoch) = since is { } position ? ("since", position.Offset, position.Epoch) : ("latest", 0UL, string.Empty);
-        var result = (RedisResult[])(await EvalAsync(LuaScripts.Read, [Keys.Meta(room), Keys.Stream(room)],
+        var result = (RedisResult[])(await EvalAsync(ShardOfRoom(room), LuaScripts.Read, [Keys.Meta(room), Keys.Stream(room)],
             [NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds, mode, limit, (long)offset, epoch], cancellationToken).ConfigureAwait(false))!;
         // Replies and history carry no trace: the context is decoded for deliveries only.
         var read = ToFeedRead(room, result, withTrace: false, out var used);
@@ -131,7 +133,7 @@ public sealed partial class RedisBroker
     internal async Task<FeedRead> ReadFeedAsync(string room, ulong? after)
     {
         var (mode, offset) = after is { } value ? ("after", value) : ("top", 0UL);
-        var result = (RedisResult[])(await EvalAsync(LuaScripts.Read, [Keys.Meta(room), Keys.Stream(room)],
+        var result = (RedisResult[])(await EvalAsync(ShardOfRoom(room), LuaScripts.Read, [Keys.Meta(room), Keys.Stream(room)],
             [NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds, mode, _history.Size, (long)offset, string.Empty], Stopping).ConfigureAwait(false))!;
         // A gap filled from the stream is delivered in the trace of its publish, as if pub/sub had brought it.
         return ToFeedRead(room, result, withTrace: true, out _);
@@ -165,7 +167,7 @@ public sealed partial class RedisBroker
             return;
         }
 
-        Log.Malformed(_logger, Keys.RoomChannel(feed.Room).ToString());
+        Log.Malformed(_logger, Keys.RoomChannelName(feed.Room));
     }
 
     internal void OnStreamLost(string room, string reason)
@@ -204,8 +206,8 @@ public sealed partial class RedisBroker
     /// </summary>
     private async Task EstablishAsync(RoomFeed feed)
     {
-        var channel = Keys.RoomChannel(feed.Room);
-        var subscriber = Redis.GetSubscriber();
+        var channel = feed.Shard.Channel(Keys.RoomChannelName(feed.Room));
+        var subscriber = feed.Shard.Redis.GetSubscriber();
         if (!feed.HasQueue)
         {
             var queue = await SubscribeOrderedAsync(subscriber, channel, feed, feed.Worker).ConfigureAwait(false);
@@ -218,7 +220,9 @@ public sealed partial class RedisBroker
         }
 
         // Redis answers commands of one connection in order: once the subscription connection answers
-        // this PING, the SUBSCRIBE sent before it has taken effect.
+        // this PING, the SUBSCRIBE sent before it has taken effect. (On a cluster the PING may go to
+        // another master than the room's SSUBSCRIBE: an offset published before that took effect is
+        // then not lost but late, read from the stream at the next gap or heartbeat probe.)
         await WithDeadline(subscriber.PingAsync(), Stopping).ConfigureAwait(false);
         if (subscriber.SubscribedEndpoint(channel) is null)
         {
@@ -247,6 +251,25 @@ public sealed partial class RedisBroker
             return posted.IsCompleted ? Task.CompletedTask : posted.AsTask();
         });
         return queue;
+    }
+
+    /// <summary>
+    /// Marks the room as published to, on the home shard where every node's heartbeat looks for rooms
+    /// to probe. Sent beside the publish script rather than from it (it is another slot), and not
+    /// awaited: the mark is a hint for finding lost messages sooner, and a publication whose mark is
+    /// lost is still found by the next publication's gap or a reconnect's catch-up.
+    /// </summary>
+    private void MarkActive(string room)
+    {
+        try
+        {
+            // Fire-and-forget completes at once and never faults: nothing to observe.
+            _ = Home.Redis.GetDatabase().ScriptEvaluateAsync(LuaScripts.MarkActive, [Keys.Active], [room, 2 * ProbeWindowMilliseconds], CommandFlags.FireAndForget);
+        }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+        {
+            // Home shard unreachable: the publish below fails alike, or, on another shard, goes on without the hint.
+        }
     }
 
     private static FeedRead ToFeedRead(string room, RedisResult[] result, bool withTrace, out string mode)
