@@ -220,10 +220,9 @@ public sealed partial class RedisBroker
         }
 
         // Redis answers commands of one connection in order: once the subscription connection answers
-        // this PING, the SUBSCRIBE sent before it has taken effect. (On a cluster the PING may go to
-        // another master than the room's SSUBSCRIBE: an offset published before that took effect is
-        // then not lost but late, read from the stream at the next gap or heartbeat probe.)
+        // this PING, the SUBSCRIBE sent before it has taken effect.
         await WithDeadline(subscriber.PingAsync(), Stopping).ConfigureAwait(false);
+        await AwaitShardedSubscriptionAsync(feed.Shard, subscriber, channel).ConfigureAwait(false);
         if (subscriber.SubscribedEndpoint(channel) is null)
         {
             throw new BrokerUnavailableException("redis: cannot subscribe while the pub/sub connection is down");
@@ -231,6 +230,31 @@ public sealed partial class RedisBroker
 
         var read = await ReadFeedAsync(feed.Room, after: null).ConfigureAwait(false);
         feed.SetBaseline(read.Epoch, read.Top);
+    }
+
+    /// <summary>
+    /// On a cluster the PING above may go to another master than the one that owns the channel's slot,
+    /// whose subscription connection StackExchange.Redis may still be opening; it offers no PING on a
+    /// given server's subscription connection, so this polls until the SSUBSCRIBE is sent there (or
+    /// the deadline passes, and the caller reports the shard unavailable). An offset published before
+    /// the SSUBSCRIBE took effect is not lost either way: it is read from the stream at the next gap or
+    /// heartbeat probe.
+    /// </summary>
+    private async Task AwaitShardedSubscriptionAsync(RedisShard shard, ISubscriber subscriber, RedisChannel channel)
+    {
+        if (!shard.IsCluster)
+        {
+            return;
+        }
+
+        var deadline = DateTime.UtcNow + OperationTimeout;
+        var pause = TimeSpan.FromMilliseconds(1);
+        while (subscriber.SubscribedEndpoint(channel) is null && DateTime.UtcNow < deadline)
+        {
+            // Polling interval, doubled up to 50 ms: the connection usually opens within a few milliseconds.
+            await Task.Delay(pause, Stopping).ConfigureAwait(false);
+            pause = TimeSpan.FromMilliseconds(Math.Min(50, pause.TotalMilliseconds * 2));
+        }
     }
 
     /// <summary>
@@ -264,7 +288,7 @@ public sealed partial class RedisBroker
         try
         {
             // Fire-and-forget completes at once and never faults: nothing to observe.
-            _ = Home.Redis.GetDatabase().ScriptEvaluateAsync(LuaScripts.MarkActive, [Keys.Active], [room, 2 * ProbeWindowMilliseconds], CommandFlags.FireAndForget);
+            _ = Home.Redis.GetDatabase().ScriptEvaluateAsync(Home.Script(LuaScripts.MarkActive), [Keys.Active], [room, 2 * ProbeWindowMilliseconds], CommandFlags.FireAndForget);
         }
         catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
         {

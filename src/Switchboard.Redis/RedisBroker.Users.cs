@@ -55,6 +55,7 @@ public sealed partial class RedisBroker
             // Once the subscription connection answers, the SUBSCRIBE sent before has taken effect:
             // a message sent to the user right after this reaches the new connection too.
             await BestEffortAsync(shard.Redis.GetSubscriber().PingAsync(), "subscribing to user " + user).ConfigureAwait(false);
+            await BestEffortAsync(AwaitShardedSubscriptionAsync(shard, shard.Redis.GetSubscriber(), shard.Channel(Keys.UserChannelName(user))), "subscribing to user " + user).ConfigureAwait(false);
         }
     }
 

@@ -194,7 +194,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
 
     /// <summary>Runs a Lua script on <paramref name="shard"/> with the operation deadline; failures become <see cref="BrokerUnavailableException"/>.</summary>
     internal async Task<RedisResult> EvalAsync(RedisShard shard, string script, RedisKey[] keys, RedisValue[] values, CancellationToken cancellationToken = default) =>
-        await WithDeadline(shard.Redis.GetDatabase().ScriptEvaluateAsync(script, keys, values), cancellationToken).ConfigureAwait(false);
+        await WithDeadline(shard.Redis.GetDatabase().ScriptEvaluateAsync(shard.Script(script), keys, values), cancellationToken).ConfigureAwait(false);
 
     /// <summary>Publishes on a channel of <paramref name="shard"/> with the operation deadline.</summary>
     internal async Task<long> PublishRawAsync(RedisShard shard, string channel, byte[] message, CancellationToken cancellationToken) =>

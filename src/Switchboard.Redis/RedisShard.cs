@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using StackExchange.Redis;
 
 namespace Switchboard.Redis;
@@ -9,6 +10,9 @@ namespace Switchboard.Redis;
 /// </summary>
 internal sealed class RedisShard(int index, ConnectionMultiplexer redis, bool cluster)
 {
+    // The script texts with a shebang, one per script (a handful, for the life of the process).
+    private static readonly ConcurrentDictionary<string, string> Flagged = new(StringComparer.Ordinal);
+
     private int _interactiveFailures;
     private bool _subscriptionDown;
     private bool _writable;
@@ -58,6 +62,14 @@ internal sealed class RedisShard(int index, ConnectionMultiplexer redis, bool cl
 
     /// <summary>A channel of this shard: sharded on a cluster (the name carries its room's or user's hash tag), plain otherwise.</summary>
     public RedisChannel Channel(string name) => IsCluster ? RedisChannel.Sharded(name) : RedisChannel.Literal(name);
+
+    /// <summary>
+    /// The text to run for <paramref name="script"/>. On a cluster it starts with the <c>#!lua</c>
+    /// shebang: Redis 7 then runs it without the compatibility mode's allowance for keys of several
+    /// slots, so a script that strays outside its room's slot fails loudly instead of working on one
+    /// master and not on another. (Standalone shards keep the plain text, which Redis 6 runs too.)
+    /// </summary>
+    public string Script(string script) => IsCluster ? Flagged.GetOrAdd(script, static s => "#!lua\n" + s) : script;
 
     public void OnInteractiveFailure()
     {
