@@ -12,6 +12,7 @@ namespace Switchboard.Tests.Redis;
 public sealed class ShardPlacementTests(StandaloneShardsTopology redis) : IClassFixture<StandaloneShardsTopology>, IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+    private readonly List<RedisBroker> _others = [];
     private RedisBroker? _broker;
 
     public Task InitializeAsync() => redis.FlushAsync();
@@ -21,6 +22,29 @@ public sealed class ShardPlacementTests(StandaloneShardsTopology redis) : IClass
         if (_broker is not null)
         {
             await _broker.DisposeAsync();
+        }
+
+        foreach (var broker in _others)
+        {
+            await broker.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task DirectMessagesReachUsersOfEveryShardFromAnotherNode()
+    {
+        var (sender, receiver) = (new RecordingHandler(), new RecordingHandler());
+        _broker = await RedisNodes.StartBrokerAsync(redis.Shards, sender);
+        var other = await RedisNodes.StartBrokerAsync(redis.Shards, receiver);
+        _others.Add(other);
+        // One user on each shard, whatever the names hash to.
+        var users = Enumerable.Range(0, 100).Select(i => $"user-{i}").GroupBy(u => ShardRing.IndexOf(u, 2)).OrderBy(g => g.Key).Select(g => g.First()).ToArray();
+        Assert.Equal(2, users.Length);
+        foreach (var user in users)
+        {
+            await other.SubscribeUserAsync(user, Timeout());
+            await _broker.SendToUserAsync(user, Switchboard.Connections.OutboundFrame.Text("{\"op\":\"direct\"}"u8.ToArray()), Timeout());
+            await Eventually.TrueAsync(() => receiver.Directs(user).Length == 1, $"the direct message to {user} (shard {ShardRing.IndexOf(user, 2)}) arrived on the other node");
         }
     }
 
