@@ -45,6 +45,9 @@ internal static partial class Log
     [LoggerMessage(5012, LogLevel.Information, "Redis broker node {Node} stopped")]
     public static partial void Stopped(ILogger logger, string node);
 
+    [LoggerMessage(5015, LogLevel.Warning, "Redis at {Endpoints} was unreachable at start-up, so whether it is a cluster is unknown: taken for a standalone Redis (set Switchboard:Redis:Cluster to say)")]
+    public static partial void ModeUnknown(ILogger logger, string endpoints);
+
     [LoggerMessage(5013, LogLevel.Error, "A delivery for {Target} failed; its worker goes on with the next")]
     public static partial void DeliveryFailed(ILogger logger, string target, Exception exception);
 }

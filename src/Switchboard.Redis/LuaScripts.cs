@@ -51,19 +51,20 @@ internal static class LuaScripts
 
     /// <summary>
     /// Takes the room's next offset, appends the publication to the stream (bounded by count, and by
-    /// age from its oldest end) and publishes it on the room channel, all at once. It also marks the
-    /// room active (for the nodes' loss probes) and keeps its keys without expiry while any node has
-    /// members, or expiring after the key TTL otherwise. With a fifth key (a publish's idempotency
-    /// key, in the room's hash slot) that already holds a position, it does nothing and returns that
-    /// position; otherwise it stores the new one there for the window.
-    /// KEYS: meta, stream, members, active[, idempotency]. ARGV: channel, candidate epoch, history size, history TTL ms, key TTL ms,
+    /// age from its oldest end) and publishes it on the room channel, all at once. It keeps the room's
+    /// keys without expiry while any node has members, or expiring after the key TTL otherwise. (The
+    /// mark for the loss probe is another key, in another slot: <see cref="MarkActive"/>.) With a
+    /// fourth key (a publish's idempotency key, in the room's slot) that already holds a position, it
+    /// does nothing and returns that position; otherwise it stores the new one there for the window.
+    /// KEYS: meta, stream, members[, idempotency]. ARGV: channel, candidate epoch, history size, history TTL ms, key TTL ms,
     /// t|b (tc|bc with a trace context), from, payload, the trace context line (<c>TRACEPARENT[ TRACESTATE]</c>
-    /// and a newline; empty without one), the active set's TTL ms, the idempotency window ms.
-    /// Returns {offset, epoch, time ms}, or {offset, epoch, time ms, 1} for a repeated idempotency key.
+    /// and a newline; empty without one), <c>s</c> to publish with SPUBLISH (Redis Cluster's sharded
+    /// pub/sub, the channel being in the room's slot) or anything else for PUBLISH, the idempotency
+    /// window ms. Returns {offset, epoch, time ms}, or {offset, epoch, time ms, 1} for a repeated key.
     /// </summary>
     public const string Publish = Prelude + """
-        if KEYS[5] then
-          local first = redis.call('GET', KEYS[5])
+        if KEYS[4] then
+          local first = redis.call('GET', KEYS[4])
           if first then
             local space = string.find(first, ' ', 1, true)
             return {tonumber(string.sub(first, 1, space - 1)), string.sub(first, space + 1), now, 1}
@@ -95,13 +96,27 @@ internal static class LuaScripts
           end
         end
         keep_alive(KEYS[1], KEYS[2], KEYS[3], ARGV[5])
-        redis.call('ZADD', KEYS[4], now, ARGV[1])
-        redis.call('PEXPIRE', KEYS[4], ARGV[10])
-        redis.call('PUBLISH', ARGV[1], message)
-        if KEYS[5] then
-          redis.call('SET', KEYS[5], string.format('%d %s', top, epoch), 'PX', ARGV[11])
+        if ARGV[10] == 's' then
+          redis.call('SPUBLISH', ARGV[1], message)
+        else
+          redis.call('PUBLISH', ARGV[1], message)
+        end
+        if KEYS[4] then
+          redis.call('SET', KEYS[4], string.format('%d %s', top, epoch), 'PX', ARGV[11])
         end
         return {top, epoch, now}
+        """;
+
+    /// <summary>
+    /// Marks a room as published to, for the nodes' loss probes (see <see cref="Beat"/>). Sent beside
+    /// every publication, on the home shard. KEYS: the active rooms. ARGV: room, the set's TTL ms.
+    /// </summary>
+    public const string MarkActive = """
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        redis.call('ZADD', KEYS[1], now, ARGV[1])
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        return 1
         """;
 
     /// <summary>
@@ -140,147 +155,117 @@ internal static class LuaScripts
 
     /// <summary>
     /// Applies this node's presence in a room: user counts to set, users to delete (or, with FULL, the
-    /// whole hash replaced). A node with users there is listed in the room's members and the room in
-    /// the node's rooms (so that whoever finds the node dead can clean up after it); the room's keys
-    /// then never expire. Nothing here expires with time: an entry is live while its node's liveness
-    /// key is. KEYS: members, this node's hash, meta, stream, this node's rooms. ARGV: node id, room,
-    /// key TTL ms, full 1|0, N, N pairs user count, users to delete.
+    /// whole hash replaced). A node with users there is listed in the room's members; the room's keys
+    /// then never expire. Nothing here expires with time: an entry is live while its node is (see
+    /// <see cref="Beat"/>). The node's list of rooms is another key, written by the caller.
+    /// KEYS: members, this node's hash, meta, stream. ARGV: node id, key TTL ms, full 1|0, N, N pairs
+    /// user count, users to delete. Returns 1 when the node has users in the room, else 0.
     /// </summary>
     public const string PresenceWrite = KeepAlive + """
-        if ARGV[4] == '1' then redis.call('DEL', KEYS[2]) end
-        local n = tonumber(ARGV[5])
+        if ARGV[3] == '1' then redis.call('DEL', KEYS[2]) end
+        local n = tonumber(ARGV[4])
         for i = 0, n - 1 do
-          redis.call('HSET', KEYS[2], ARGV[6 + 2 * i], ARGV[7 + 2 * i])
+          redis.call('HSET', KEYS[2], ARGV[5 + 2 * i], ARGV[6 + 2 * i])
         end
-        for i = 6 + 2 * n, #ARGV do
+        for i = 5 + 2 * n, #ARGV do
           redis.call('HDEL', KEYS[2], ARGV[i])
         end
-        if redis.call('EXISTS', KEYS[2]) == 1 then
+        local present = redis.call('EXISTS', KEYS[2])
+        if present == 1 then
           redis.call('SADD', KEYS[1], ARGV[1])
-          redis.call('SADD', KEYS[5], ARGV[2])
         else
           redis.call('SREM', KEYS[1], ARGV[1])
-          redis.call('SREM', KEYS[5], ARGV[2])
         end
-        keep_alive(KEYS[3], KEYS[4], KEYS[1], ARGV[3])
-        return 1
+        keep_alive(KEYS[3], KEYS[4], KEYS[1], ARGV[2])
+        return present
         """;
 
-    /// <summary>Removes this node from a room's presence. KEYS as <see cref="PresenceWrite"/>. ARGV: node id, room, key TTL ms.</summary>
+    /// <summary>
+    /// Removes a node's presence in a room and returns the users it had there, then the room's other
+    /// member nodes after an empty string: {user..., '', node...}. Used by a node leaving a room and
+    /// by a survivor cleaning up after a dead node. KEYS as <see cref="PresenceWrite"/>. ARGV: node id, key TTL ms.
+    /// </summary>
     public const string PresenceRemove = KeepAlive + """
+        local result = redis.call('HKEYS', KEYS[2])
         redis.call('DEL', KEYS[2])
         redis.call('SREM', KEYS[1], ARGV[1])
-        redis.call('SREM', KEYS[5], ARGV[2])
-        keep_alive(KEYS[3], KEYS[4], KEYS[1], ARGV[3])
-        return 1
+        keep_alive(KEYS[3], KEYS[4], KEYS[1], ARGV[2])
+        result[#result + 1] = ''
+        for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do result[#result + 1] = node end
+        return result
         """;
 
     /// <summary>
-    /// The users of a room on every live node but this one, as a flat list user, count, user, count.
-    /// A node is live while its liveness key exists, so a dead node's users are gone from here as soon
-    /// as that key expires, before anyone cleans up. KEYS: members. ARGV: this node's id, node hash
-    /// prefix, liveness key prefix.
+    /// The nodes among ARGV that are live: whose score in the node index is in the future. KEYS: the
+    /// node index. ARGV: node ids. Returns the live ones.
     /// </summary>
-    public const string PresenceRead = """
-        local out = {}
-        for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-          if node ~= ARGV[1] and redis.call('EXISTS', ARGV[3] .. node) == 1 then
-            local entries = redis.call('HGETALL', ARGV[2] .. node)
-            for i = 1, #entries do out[#out + 1] = entries[i] end
-          end
+    public const string LiveNodes = """
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local live = {}
+        for i = 1, #ARGV do
+          local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+          if score and tonumber(score) >= now then live[#live + 1] = ARGV[i] end
         end
-        return out
+        return live
         """;
 
     /// <summary>
-    /// A node's periodic step, one per node and interval whatever its rooms: renews its liveness key,
-    /// reports nodes whose liveness key expired (still in the index: not yet cleaned up), and returns the position
-    /// of every room published to within the window, for the loss probe. KEYS: this node's liveness
-    /// key, the node index, the active rooms. ARGV: node id, timeout ms, window ms, liveness key prefix,
-    /// key prefix. Returns {was alive 1|0, dead count, dead node..., channel, epoch, top, ...}.
+    /// A node's periodic step, one per node and interval whatever its rooms: renews its liveness (its
+    /// score in the node index), reports nodes whose liveness ended (still in the index: not yet
+    /// cleaned up), and returns the rooms published to within the window, for the loss probe (the
+    /// caller reads the position of those it serves, each in its own slot). KEYS: the node index, the
+    /// active rooms. ARGV: node id, timeout ms, window ms. Returns {was live 1|0, dead count, dead node..., room...}.
     /// </summary>
     public const string Beat = """
         local time = redis.call('TIME')
         local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
         local timeout = tonumber(ARGV[2])
-        local alive = redis.call('EXISTS', KEYS[1])
-        redis.call('SET', KEYS[1], '1', 'PX', timeout)
-        redis.call('ZADD', KEYS[2], now + timeout, ARGV[1])
+        local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+        local alive = 0
+        if score and tonumber(score) >= now then alive = 1 end
+        redis.call('ZADD', KEYS[1], now + timeout, ARGV[1])
         local result = {alive, 0}
-        for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. now, 'LIMIT', 0, 16)) do
-          -- The liveness key is the truth: a node whose score lags but whose key lives is left alone.
-          if redis.call('EXISTS', ARGV[4] .. node) == 0 then
-            result[#result + 1] = node
-          end
+        for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, 16)) do
+          result[#result + 1] = node
         end
         result[2] = #result - 2
         local since = now - tonumber(ARGV[3])
-        redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. since)
-        local channel_prefix = ARGV[5] .. ':room:'
-        for _, channel in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], since, '+inf')) do
-          local room = string.sub(channel, #channel_prefix + 1)
-          local meta = redis.call('HMGET', ARGV[5] .. ':{' .. room .. '}:meta', 'epoch', 'top')
-          result[#result + 1] = channel
-          result[#result + 1] = meta[1] or ''
-          result[#result + 1] = meta[2] or '0'
+        redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. since)
+        for _, room in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], since, '+inf')) do
+          result[#result + 1] = room
         end
         return result
         """;
 
     /// <summary>
-    /// Cleans up after a dead node, a batch of its rooms at a time: removes its presence in each,
-    /// and reports the users no live node has there any more. Each room is popped by one caller, so
-    /// its <c>left</c> events are sent once however many survivors clean up at the same time. KEYS: the
-    /// dead node's rooms, the node index. ARGV: dead node id, key prefix, liveness key prefix, key TTL
-    /// ms, batch size. Returns {1 when rooms are left, 2 when this call finished the node, 0 when
-    /// another did or the node is alive again; then per room: room, users the node had, N, N users gone}.
+    /// Takes a batch of a dead node's rooms to clean up. Each room is popped by one caller, so its
+    /// <c>left</c> events are sent once however many survivors clean up at the same time; the caller
+    /// then runs <see cref="PresenceRemove"/> in each room. KEYS: the node index, the dead node's rooms.
+    /// ARGV: dead node id, batch size. Returns {1 when rooms are left, 2 when this call finished the
+    /// node, 0 when another did or the node is live again; then the rooms taken}.
     /// </summary>
-    public const string Reap = KeepAlive + """
-        if redis.call('EXISTS', ARGV[3] .. ARGV[1]) == 1 then
-          -- It only stalled, and renewed its key since the beat that found it dead: leave it alone.
+    public const string ReapTake = """
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+        if not score or tonumber(score) >= now then
+          -- Finished by another survivor, or it only stalled and renewed since the beat that found it dead.
           return {0}
         end
-        local rooms = redis.call('SPOP', KEYS[1], tonumber(ARGV[5]))
-        local result = {0}
-        for _, room in ipairs(rooms) do
-          local base = ARGV[2] .. ':{' .. room .. '}:'
-          local hash = base .. 'node:' .. ARGV[1]
-          local users = redis.call('HKEYS', hash)
-          redis.call('DEL', hash)
-          redis.call('SREM', base .. 'members', ARGV[1])
-          local live = {}
-          for _, node in ipairs(redis.call('SMEMBERS', base .. 'members')) do
-            if redis.call('EXISTS', ARGV[3] .. node) == 1 then live[#live + 1] = base .. 'node:' .. node end
-          end
-          local gone = {}
-          for _, user in ipairs(users) do
-            local still = false
-            for _, other in ipairs(live) do
-              if redis.call('HEXISTS', other, user) == 1 then
-                still = true
-                break
-              end
-            end
-            if not still then gone[#gone + 1] = user end
-          end
-          keep_alive(base .. 'meta', base .. 'stream', base .. 'members', ARGV[4])
-          result[#result + 1] = room
-          result[#result + 1] = #users
-          result[#result + 1] = #gone
-          for _, user in ipairs(gone) do result[#result + 1] = user end
-        end
-        if redis.call('EXISTS', KEYS[1]) == 1 then
-          result[1] = 1
-        elseif redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then
+        local result = {1}
+        for _, room in ipairs(redis.call('SPOP', KEYS[2], tonumber(ARGV[2]))) do result[#result + 1] = room end
+        if redis.call('EXISTS', KEYS[2]) == 0 then
+          redis.call('ZREM', KEYS[1], ARGV[1])
           result[1] = 2
         end
         return result
         """;
 
-    /// <summary>A node's goodbye, after it removed its presence: its liveness key, index entry and rooms. KEYS: liveness key, node index, rooms. ARGV: node id.</summary>
+    /// <summary>A node's goodbye, after it removed its presence: its index entry and its rooms. KEYS: node index, rooms. ARGV: node id.</summary>
     public const string Stop = """
-        redis.call('DEL', KEYS[1], KEYS[3])
-        redis.call('ZREM', KEYS[2], ARGV[1])
+        redis.call('DEL', KEYS[2])
+        redis.call('ZREM', KEYS[1], ARGV[1])
         return 1
         """;
 }

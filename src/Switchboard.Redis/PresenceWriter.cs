@@ -111,13 +111,13 @@ internal sealed class PresenceWriter(string room, RedisBroker broker)
         var written = _written;
         if (written is null)
         {
-            return broker.WritePresenceAsync(room, full: true, snapshot, []);
+            return broker.WritePresenceAsync(room, full: true, present: snapshot.Count > 0, snapshot, []);
         }
 
         var set = snapshot.Where(p => !written.TryGetValue(p.Key, out var count) || count != p.Value).ToList();
         var removed = written.Keys.Where(u => !snapshot.ContainsKey(u)).ToList();
         return set.Count == 0 && removed.Count == 0
             ? Task.CompletedTask
-            : broker.WritePresenceAsync(room, full: false, set, removed);
+            : broker.WritePresenceAsync(room, full: false, present: snapshot.Count > 0, set, removed);
     }
 }

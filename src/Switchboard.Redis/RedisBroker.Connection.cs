@@ -5,58 +5,165 @@ namespace Switchboard.Redis;
 
 public sealed partial class RedisBroker
 {
+    /// <summary>
+    /// Connects to every shard and starts the presence heartbeat. Returns once connected, or after the
+    /// connect timeout when a shard is unreachable: the node then starts anyway, reports itself
+    /// unavailable, and connects in the background.
+    /// </summary>
+    public async Task ConnectAsync(CancellationToken cancellationToken = default)
+    {
+        var configurations = _options.ShardConfigurations();
+        if (configurations.Count == 0)
+        {
+            throw new InvalidOperationException("Switchboard:Redis:Configuration or Switchboard:Redis:Shards is required.");
+        }
+
+        var connecting = configurations.Select(c => ConnectShardAsync(c, cancellationToken)).ToArray();
+        RedisShard[] shards;
+        try
+        {
+            shards = (await Task.WhenAll(connecting).ConfigureAwait(false)).Select((redis, i) => new RedisShard(i, redis, IsCluster(redis))).ToArray();
+        }
+        catch
+        {
+            foreach (var connected in connecting.Where(t => t.IsCompletedSuccessfully))
+            {
+                connected.Result.Dispose();
+            }
+
+            throw;
+        }
+
+        foreach (var shard in shards)
+        {
+            shard.Redis.ConnectionFailed += (_, e) => OnConnectionFailed(shard, e);
+            shard.Redis.ConnectionRestored += (_, e) => OnConnectionRestored(shard, e);
+        }
+
+        var firstBeat = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lifecycle)
+        {
+            if (_disposed)
+            {
+                foreach (var shard in shards)
+                {
+                    shard.Redis.Dispose();
+                }
+
+                throw new ObjectDisposedException(nameof(RedisBroker));
+            }
+
+            _shards = shards;
+            foreach (var shard in shards)
+            {
+                shard.Verify = VerifyWritableAsync(shard, _stoppingToken);
+            }
+
+            _heartbeat = HeartbeatLoopAsync(firstBeat, _stoppingToken);
+        }
+
+        if (shards.All(s => s.Redis.IsConnected))
+        {
+            try
+            {
+                // Ready when this returns, and this node's presence entries count from the start.
+                await Task.WhenAll(shards.Select(s => s.Verify)).WaitAsync(2 * OperationTimeout, cancellationToken).ConfigureAwait(false);
+                await firstBeat.Task.WaitAsync(2 * OperationTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Redis is slow to take commands: readiness follows in the background.
+            }
+
+            Log.Connected(_logger, NodeId, Endpoints(shards));
+        }
+        else
+        {
+            Log.NotConnectedAtStart(_logger, NodeId, Endpoints(shards));
+        }
+    }
+
+    private async Task<ConnectionMultiplexer> ConnectShardAsync(string configuration, CancellationToken cancellationToken)
+    {
+        var config = ConfigurationOptions.Parse(configuration);
+        // A node must start, and keep its WebSocket clients, while Redis is away.
+        config.AbortOnConnectFail = false;
+        config.ClientName ??= "switchboard-" + NodeId;
+        // Fail a command at once while the connection is down, as 1.x did. The default backlog would
+        // hold it and send it after the reconnect: a publication refused with "unavailable" would then
+        // appear after all, once Redis is back, seconds after its client gave up on it.
+        config.BacklogPolicy = BacklogPolicy.FailFast;
+        return await ConnectionMultiplexer.ConnectAsync(config).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Configured, or detected from the server's mode; a shard unreachable at start-up counts as standalone (docs/scaling.md).</summary>
+    private bool IsCluster(ConnectionMultiplexer redis)
+    {
+        if (_options.Cluster is { } configured)
+        {
+            return configured;
+        }
+
+        var servers = redis.GetServers().Where(s => s.IsConnected).ToArray();
+        if (servers.Length == 0)
+        {
+            Log.ModeUnknown(_logger, string.Join(",", redis.GetEndPoints().Select(e => e.ToString())));
+            return false;
+        }
+
+        return servers.Any(s => s.ServerType == ServerType.Cluster);
+    }
+
     /// <inheritdoc/>
     /// <remarks>
-    /// Ready means a script went through since the interactive connection last failed: right after
-    /// a reconnect StackExchange.Redis reports the socket connected while it still refuses commands
-    /// (it is re-detecting the server), and a load balancer must not send traffic then.
+    /// Ready means every shard is connected and a script went through on it since its interactive
+    /// connection last failed: right after a reconnect StackExchange.Redis reports the socket connected
+    /// while it still refuses commands (it is re-detecting the server), and a load balancer must not
+    /// send traffic then. A node serves every shard's rooms, so one shard down makes it unready.
     /// </remarks>
     public string? Unavailable
     {
         get
         {
-            var redis = _redis;
-            if (redis is null)
+            var shards = _shards;
+            if (shards is null)
             {
                 return "redis: not connected yet";
             }
 
-            if (!redis.IsConnected)
+            foreach (var shard in shards)
             {
-                return $"redis: no connection to {Endpoints(redis)}";
+                if (shard.Unavailable is { } reason)
+                {
+                    return reason;
+                }
             }
 
-            if (!_writable)
-            {
-                return $"redis: reconnecting to {Endpoints(redis)}";
-            }
-
-            return _subscriptionDown ? $"redis: the pub/sub connection to {Endpoints(redis)} is down" : null;
+            return null;
         }
     }
 
-    private static string Endpoints(ConnectionMultiplexer redis) => string.Join(",", redis.GetEndPoints().Select(e => e.ToString()));
+    private static string Endpoints(RedisShard[] shards) => string.Join(" ", shards.Select(s => s.Endpoints));
 
-    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    private void OnConnectionFailed(RedisShard shard, ConnectionFailedEventArgs e)
     {
         if (e.ConnectionType == ConnectionType.Subscription)
         {
-            _subscriptionDown = true;
+            shard.SubscriptionDown = true;
         }
         else
         {
-            Interlocked.Increment(ref _interactiveFailures);
-            _writable = false;
+            shard.OnInteractiveFailure();
         }
 
         Log.ConnectionFailed(_logger, e.ConnectionType, e.EndPoint?.ToString(), e.FailureType);
     }
 
-    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    private void OnConnectionRestored(RedisShard shard, ConnectionFailedEventArgs e)
     {
         if (e.ConnectionType == ConnectionType.Subscription)
         {
-            _subscriptionDown = false;
+            shard.SubscriptionDown = false;
         }
 
         Log.ConnectionRestored(_logger, e.ConnectionType, e.EndPoint?.ToString(), _rooms.Count);
@@ -67,9 +174,9 @@ public sealed partial class RedisBroker
                 return;
             }
 
-            if (_verify.IsCompleted && !_writable)
+            if (shard.Verify.IsCompleted && !shard.Writable)
             {
-                _verify = VerifyWritableAsync(_stoppingToken);
+                shard.Verify = VerifyWritableAsync(shard, _stoppingToken);
             }
 
             if (_resync.IsCompleted)
@@ -83,21 +190,21 @@ public sealed partial class RedisBroker
         }
     }
 
-    /// <summary>Runs a trivial script until one goes through with no connection failure in between, then reports Redis usable.</summary>
-    private async Task VerifyWritableAsync(CancellationToken stopping)
+    /// <summary>Runs a trivial script on the shard until one goes through with no connection failure in between, then reports the shard usable.</summary>
+    private async Task VerifyWritableAsync(RedisShard shard, CancellationToken stopping)
     {
         try
         {
             await Task.Yield();
             while (true)
             {
-                var failures = Volatile.Read(ref _interactiveFailures);
+                var failures = shard.InteractiveFailures;
                 try
                 {
-                    await EvalAsync("return 1", [], [], stopping).ConfigureAwait(false);
-                    if (failures == Volatile.Read(ref _interactiveFailures))
+                    await EvalAsync(shard, "return 1", [], [], stopping).ConfigureAwait(false);
+                    if (failures == shard.InteractiveFailures)
                     {
-                        _writable = true;
+                        shard.Writable = true;
                         return;
                     }
                 }
@@ -117,8 +224,8 @@ public sealed partial class RedisBroker
 
     /// <summary>
     /// After a reconnect: pub/sub dropped whatever was published while the subscription was down, and
-    /// Redis itself may have restarted empty. Once Redis takes commands again, every room reads its
-    /// stream after its last delivered offset (and learns of a new epoch), every presence entry is
+    /// Redis itself may have restarted empty. Once every shard takes commands again, every room reads
+    /// its stream after its last delivered offset (and learns of a new epoch), every presence entry is
     /// written again in full. The catch-up runs twice: StackExchange.Redis re-sends the
     /// subscriptions as it reports the reconnect, and a publication that lands between those and
     /// the first read is caught by the second. A reconnect during the run makes it run again.
@@ -129,15 +236,11 @@ public sealed partial class RedisBroker
         {
             do
             {
-                lock (_lifecycle)
-                {
-                    _resyncAgain = false;
-                }
-
                 Task verify;
                 lock (_lifecycle)
                 {
-                    verify = _verify;
+                    _resyncAgain = false;
+                    verify = Task.WhenAll(Shards.Select(s => s.Verify));
                 }
 
                 await verify.ConfigureAwait(false);

@@ -22,14 +22,24 @@ public sealed partial class RedisBroker
             await WithDeadline(feed.Presence.RequestAsync(), cancellationToken).ConfigureAwait(false);
         }
 
-        await PublishRawAsync(Keys.RoomChannel(room), ChannelMessages.Event(ChannelMessages.PresenceKind, NodeId, frame), cancellationToken).ConfigureAwait(false);
+        await PublishRawAsync(ShardOfRoom(room), Keys.RoomChannelName(room), ChannelMessages.Event(ChannelMessages.PresenceKind, NodeId, frame), cancellationToken).ConfigureAwait(false);
         Handler.OnPresenceChange(room, frame);
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Three steps, each on the keys of one slot: the room's member nodes (room's shard), which of them
+    /// are live (home shard), then the live ones' hashes (room's shard). A dead node's users are gone
+    /// from the answer as soon as its liveness ends, before anyone cleans up after it.
+    /// </remarks>
     public async ValueTask<IReadOnlyList<KeyValuePair<string, int>>> PresenceAsync(string room, CancellationToken cancellationToken)
     {
-        var remote = (RedisResult[])(await EvalAsync(LuaScripts.PresenceRead, [Keys.Members(room)], [NodeId, Keys.NodePresencePrefix(room), Keys.LivenessPrefix], cancellationToken).ConfigureAwait(false))!;
+        var shard = ShardOfRoom(room);
+        var database = shard.Redis.GetDatabase();
+        var members = await WithDeadline(database.SetMembersAsync(Keys.Members(room)), cancellationToken).ConfigureAwait(false);
+        var others = members.Select(m => (string)m!).Where(n => n != NodeId).ToArray();
+        var live = await LiveNodesAsync(others, cancellationToken).ConfigureAwait(false);
+        var hashes = await WithDeadline(Task.WhenAll(live.Select(node => database.HashGetAllAsync(Keys.NodePresence(room, node)))), cancellationToken).ConfigureAwait(false);
         var users = new Dictionary<string, int>(StringComparer.Ordinal);
         // This node answers for itself from memory: fresher than its entry in Redis.
         foreach (var (user, count) in Handler.LocalPresence(room))
@@ -37,25 +47,42 @@ public sealed partial class RedisBroker
             users[user] = count;
         }
 
-        for (var i = 0; i + 1 < remote.Length; i += 2)
+        foreach (var entry in hashes.SelectMany(h => h))
         {
-            var user = (string)remote[i]!;
-            users[user] = users.GetValueOrDefault(user) + (int)remote[i + 1];
+            var user = (string)entry.Name!;
+            users[user] = users.GetValueOrDefault(user) + (int)entry.Value;
         }
 
         return users.OrderBy(p => p.Key, StringComparer.Ordinal).ToArray();
     }
 
-    /// <summary>Writes this node's presence in <paramref name="room"/>: counts to set and users to delete, or the whole hash.</summary>
-    internal async Task WritePresenceAsync(string room, bool full, IReadOnlyCollection<KeyValuePair<string, int>> set, IReadOnlyCollection<string> removed)
+    /// <summary>The nodes among <paramref name="nodes"/> whose liveness has not ended, by the node index on the home shard.</summary>
+    private async Task<string[]> LiveNodesAsync(string[] nodes, CancellationToken cancellationToken)
     {
-        var values = new RedisValue[5 + 2 * set.Count + removed.Count];
+        if (nodes.Length == 0)
+        {
+            return [];
+        }
+
+        var live = (RedisResult[])(await EvalAsync(Home, LuaScripts.LiveNodes, [Keys.NodeIndex], nodes.Select(n => (RedisValue)n).ToArray(), cancellationToken).ConfigureAwait(false))!;
+        return live.Select(r => (string)r!).ToArray();
+    }
+
+    /// <summary>
+    /// Writes this node's presence in <paramref name="room"/>: counts to set and users to delete, or the
+    /// whole hash. The room goes into this node's list of rooms (home shard) in the same breath as the
+    /// write when the node has users there (<paramref name="present"/>), so a survivor that finds the
+    /// node dead finds the room; it leaves the list once the write emptied the node's hash. Each shard
+    /// runs one connection's commands in order, so a removal issued later lands after both.
+    /// </summary>
+    internal async Task WritePresenceAsync(string room, bool full, bool present, IReadOnlyCollection<KeyValuePair<string, int>> set, IReadOnlyCollection<string> removed)
+    {
+        var values = new RedisValue[4 + 2 * set.Count + removed.Count];
         values[0] = NodeId;
-        values[1] = room;
-        values[2] = KeyTtlMilliseconds;
-        values[3] = full ? "1" : "0";
-        values[4] = set.Count;
-        var i = 5;
+        values[1] = KeyTtlMilliseconds;
+        values[2] = full ? "1" : "0";
+        values[3] = set.Count;
+        var i = 4;
         foreach (var (user, count) in set)
         {
             values[i++] = user;
@@ -67,21 +94,28 @@ public sealed partial class RedisBroker
             values[i++] = user;
         }
 
-        await EvalAsync(LuaScripts.PresenceWrite, PresenceKeys(room), values).ConfigureAwait(false);
+        var listed = present ? Home.Redis.GetDatabase().SetAddAsync(Keys.NodeRooms(NodeId), room) : Task.FromResult(true);
+        var write = EvalAsync(ShardOfRoom(room), LuaScripts.PresenceWrite, PresenceKeys(room, NodeId), values);
+        await WithDeadline(Task.WhenAll(listed, write), CancellationToken.None).ConfigureAwait(false);
+        if ((long)await write.ConfigureAwait(false) == 0)
+        {
+            await WithDeadline(Home.Redis.GetDatabase().SetRemoveAsync(Keys.NodeRooms(NodeId), room), CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
-    /// <summary>Removes this node's presence entry in <paramref name="room"/>.</summary>
+    /// <summary>Removes this node's presence entry in <paramref name="room"/>, then the room from this node's list.</summary>
     internal async Task RemovePresenceAsync(string room)
     {
-        if (_redis is null)
+        if (_shards is null)
         {
             return;
         }
 
-        await EvalAsync(LuaScripts.PresenceRemove, PresenceKeys(room), [NodeId, room, KeyTtlMilliseconds]).ConfigureAwait(false);
+        await EvalAsync(ShardOfRoom(room), LuaScripts.PresenceRemove, PresenceKeys(room, NodeId), [NodeId, KeyTtlMilliseconds]).ConfigureAwait(false);
+        await WithDeadline(Home.Redis.GetDatabase().SetRemoveAsync(Keys.NodeRooms(NodeId), room), CancellationToken.None).ConfigureAwait(false);
     }
 
-    private RedisKey[] PresenceKeys(string room) => [Keys.Members(room), Keys.NodePresence(room, NodeId), Keys.Meta(room), Keys.Stream(room), Keys.NodeRooms(NodeId)];
+    private RedisKey[] PresenceKeys(string room, string node) => [Keys.Members(room), Keys.NodePresence(room, node), Keys.Meta(room), Keys.Stream(room)];
 
     /// <summary>
     /// Every <see cref="RedisBrokerOptions.PresenceIntervalSeconds"/>, one script whatever the number
@@ -114,8 +148,8 @@ public sealed partial class RedisBroker
         RedisResult[] result;
         try
         {
-            result = (RedisResult[])(await EvalAsync(LuaScripts.Beat, [Keys.Liveness(NodeId), Keys.NodeIndex, Keys.Active],
-                [NodeId, PresenceTimeoutMilliseconds, ProbeWindowMilliseconds, Keys.LivenessPrefix, Keys.Prefix], Stopping).ConfigureAwait(false))!;
+            result = (RedisResult[])(await EvalAsync(Home, LuaScripts.Beat, [Keys.NodeIndex, Keys.Active],
+                [NodeId, PresenceTimeoutMilliseconds, ProbeWindowMilliseconds], Stopping).ConfigureAwait(false))!;
         }
         catch (BrokerUnavailableException ex)
         {
@@ -125,9 +159,16 @@ public sealed partial class RedisBroker
         }
 
         Interlocked.Increment(ref _beats);
-        // Without its liveness key (Redis restarted or flushed, or this node stalled past the timeout
-        // and another reaped it) Redis's copy of this node's presence is unknown: written whole.
-        var full = (long)result[0] == 0;
+        // Not live any more (Redis restarted or flushed, or this node stalled past the timeout and
+        // another may be cleaning up after it) Redis's copy of this node's presence is unknown: written
+        // whole, and once more at the next beat, in case a survivor's clean-up, taken before this beat
+        // renewed the node, removes some of it after this write.
+        var full = (long)result[0] == 0 || Interlocked.Exchange(ref _rewriteAgain, 0) == 1;
+        if ((long)result[0] == 0)
+        {
+            Volatile.Write(ref _rewriteAgain, 1);
+        }
+
         foreach (var feed in _rooms.Values)
         {
             // Nothing reaches Redis when nothing changed (the writer compares with what it wrote).
@@ -138,13 +179,7 @@ public sealed partial class RedisBroker
         var probes = 2 + dead;
         if (Unavailable is null)
         {
-            for (var i = probes; i + 2 < result.Length; i += 3)
-            {
-                if (_rooms.TryGetValue(Keys.RoomOfChannel((string)result[i]!), out var feed))
-                {
-                    feed.Probe((string)result[i + 1]!, ulong.Parse((string)result[i + 2]!, System.Globalization.CultureInfo.InvariantCulture));
-                }
-            }
+            await ProbeAsync(result.Skip(probes).Select(r => (string)r!)).ConfigureAwait(false);
         }
 
         for (var i = 2; i < probes; i++)
@@ -164,18 +199,9 @@ public sealed partial class RedisBroker
         {
             while (true)
             {
-                var result = (RedisResult[])(await EvalAsync(LuaScripts.Reap, [Keys.NodeRooms(dead), Keys.NodeIndex],
-                    [dead, Keys.Prefix, Keys.LivenessPrefix, KeyTtlMilliseconds, ReapBatch], Stopping).ConfigureAwait(false))!;
-                for (var i = 1; i + 2 < result.Length;)
-                {
-                    var room = (string)result[i]!;
-                    var had = (int)(long)result[i + 1];
-                    var count = (int)(long)result[i + 2];
-                    ReportGone(room, had, result.Skip(i + 3).Take(count).Select(r => (string)r!).ToArray());
-                    i += 3 + count;
-                }
-
-                var state = (long)result[0];
+                var taken = (RedisResult[])(await EvalAsync(Home, LuaScripts.ReapTake, [Keys.NodeIndex, Keys.NodeRooms(dead)], [dead, ReapBatch], Stopping).ConfigureAwait(false))!;
+                await Task.WhenAll(taken.Skip(1).Select(r => ReapRoomAsync(dead, (string)r!))).ConfigureAwait(false);
+                var state = (long)taken[0];
                 if (state != 1)
                 {
                     if (state == 2)
@@ -186,6 +212,51 @@ public sealed partial class RedisBroker
 
                     return;
                 }
+            }
+        }
+        catch (BrokerUnavailableException ex)
+        {
+            Log.HeartbeatFailed(_logger, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Removes a dead node's presence in one room, then finds which of its users no live node has
+    /// there (each step on one slot: the room's, then the home shard's node index, then the room's).
+    /// </summary>
+    private async Task ReapRoomAsync(string dead, string room)
+    {
+        var shard = ShardOfRoom(room);
+        var removed = (RedisResult[])(await EvalAsync(shard, LuaScripts.PresenceRemove, PresenceKeys(room, dead), [dead, KeyTtlMilliseconds], Stopping).ConfigureAwait(false))!;
+        var separator = Array.FindIndex(removed, r => ((string?)r)?.Length == 0);
+        var users = removed.Take(separator).Select(r => (string)r!).ToArray();
+        if (users.Length == 0)
+        {
+            return;
+        }
+
+        var live = await LiveNodesAsync(removed.Skip(separator + 1).Select(r => (string)r!).Where(n => n != dead).ToArray(), Stopping).ConfigureAwait(false);
+        var database = shard.Redis.GetDatabase();
+        var keys = users.Select(u => (RedisValue)u).ToArray();
+        var elsewhere = await WithDeadline(Task.WhenAll(live.Select(node => database.HashGetAsync(Keys.NodePresence(room, node), keys))), Stopping).ConfigureAwait(false);
+        var gone = users.Where((_, i) => !elsewhere.Any(counts => !counts[i].IsNull)).ToArray();
+        ReportGone(room, users.Length, gone);
+    }
+
+    /// <summary>
+    /// The loss probe: reads the position of each recently published room this node serves (on the
+    /// room's shard) and lets its feed compare it with what it delivered.
+    /// </summary>
+    private async Task ProbeAsync(IEnumerable<string> active)
+    {
+        var served = active.Select(room => _rooms.TryGetValue(room, out var feed) ? feed : null).OfType<RoomFeed>().ToArray();
+        try
+        {
+            var positions = await WithDeadline(Task.WhenAll(served.Select(feed => feed.Shard.Redis.GetDatabase().HashGetAsync(Keys.Meta(feed.Room), ["epoch", "top"]))), Stopping).ConfigureAwait(false);
+            for (var i = 0; i < served.Length; i++)
+            {
+                var top = positions[i][1].IsNull ? 0UL : (ulong)(long)positions[i][1];
+                served[i].Probe(positions[i][0].IsNull ? string.Empty : (string)positions[i][0]!, top);
             }
         }
         catch (BrokerUnavailableException ex)
@@ -216,7 +287,7 @@ public sealed partial class RedisBroker
         foreach (var user in users.Where(u => !here.Contains(u)))
         {
             var frame = OutboundFrame.Text(ServerMessages.PresenceChange(joined: false, room, user));
-            ObserveLater(PublishRawAsync(Keys.RoomChannel(room), ChannelMessages.Event(ChannelMessages.PresenceKind, NodeId, frame), Stopping));
+            ObserveLater(PublishRawAsync(ShardOfRoom(room), Keys.RoomChannelName(room), ChannelMessages.Event(ChannelMessages.PresenceKind, NodeId, frame), Stopping));
             Handler.OnPresenceChange(room, frame);
         }
     }

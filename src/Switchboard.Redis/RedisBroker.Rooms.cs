@@ -34,14 +34,16 @@ public sealed partial class RedisBroker
         // The publish span's context travels with the publication, so that every node's delivery
         // continues its trace. Nothing is added when nobody traces (no span; the argument is empty).
         var trace = SwitchboardTracing.CurrentPublish;
+        var shard = ShardOfRoom(room);
         RedisValue[] arguments =
         [
             Keys.RoomChannelName(room), NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds,
             (isBinary ? "b" : "t") + (trace is null ? string.Empty : "c"), from ?? string.Empty, data,
-            trace is null ? string.Empty : ChannelMessages.TraceLine(trace), 2 * ProbeWindowMilliseconds,
+            trace is null ? string.Empty : ChannelMessages.TraceLine(trace), shard.PublishMode,
             (long)(_history.IdempotencyWindowSeconds * 1000),
         ];
-        var result = (RedisResult[])(await EvalAsync(LuaScripts.Publish, Keys.PublishKeys(room, idempotencyKey), arguments, cancellationToken).ConfigureAwait(false))!;
+        MarkActive(room);
+        var result = (RedisResult[])(await EvalAsync(shard, LuaScripts.Publish, Keys.PublishKeys(room, idempotencyKey), arguments, cancellationToken).ConfigureAwait(false))!;
         var offset = (ulong)(long)result[0];
         var epoch = (string)result[1]!;
         var repeated = result.Length > 3;
@@ -105,7 +107,7 @@ public sealed partial class RedisBroker
         }
 
         var (mode, offset, epoch) = since is { } position ? ("since", position.Offset, position.Epoch) : ("latest", 0UL, string.Empty);
-        var result = (RedisResult[])(await EvalAsync(LuaScripts.Read, [Keys.Meta(room), Keys.Stream(room)],
+        var result = (RedisResult[])(await EvalAsync(ShardOfRoom(room), LuaScripts.Read, [Keys.Meta(room), Keys.Stream(room)],
             [NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds, mode, limit, (long)offset, epoch], cancellationToken).ConfigureAwait(false))!;
         // Replies and history carry no trace: the context is decoded for deliveries only.
         var read = ToFeedRead(room, result, withTrace: false, out var used);
@@ -169,7 +171,7 @@ public sealed partial class RedisBroker
     internal async Task<FeedRead> ReadFeedAsync(string room, ulong? after)
     {
         var (mode, offset) = after is { } value ? ("after", value) : ("top", 0UL);
-        var result = (RedisResult[])(await EvalAsync(LuaScripts.Read, [Keys.Meta(room), Keys.Stream(room)],
+        var result = (RedisResult[])(await EvalAsync(ShardOfRoom(room), LuaScripts.Read, [Keys.Meta(room), Keys.Stream(room)],
             [NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds, mode, _history.Size, (long)offset, string.Empty], Stopping).ConfigureAwait(false))!;
         // A gap filled from the stream is delivered in the trace of its publish, as if pub/sub had brought it.
         return ToFeedRead(room, result, withTrace: true, out _);
@@ -203,7 +205,7 @@ public sealed partial class RedisBroker
             return;
         }
 
-        Log.Malformed(_logger, Keys.RoomChannel(feed.Room).ToString());
+        Log.Malformed(_logger, Keys.RoomChannelName(feed.Room));
     }
 
     internal void OnStreamLost(string room, string reason)
@@ -242,8 +244,8 @@ public sealed partial class RedisBroker
     /// </summary>
     private async Task EstablishAsync(RoomFeed feed)
     {
-        var channel = Keys.RoomChannel(feed.Room);
-        var subscriber = Redis.GetSubscriber();
+        var channel = feed.Shard.Channel(Keys.RoomChannelName(feed.Room));
+        var subscriber = feed.Shard.Redis.GetSubscriber();
         if (!feed.HasQueue)
         {
             var queue = await SubscribeOrderedAsync(subscriber, channel, feed, feed.Worker).ConfigureAwait(false);
@@ -258,6 +260,7 @@ public sealed partial class RedisBroker
         // Redis answers commands of one connection in order: once the subscription connection answers
         // this PING, the SUBSCRIBE sent before it has taken effect.
         await WithDeadline(subscriber.PingAsync(), Stopping).ConfigureAwait(false);
+        await AwaitShardedSubscriptionAsync(feed.Shard, subscriber, channel).ConfigureAwait(false);
         if (subscriber.SubscribedEndpoint(channel) is null)
         {
             throw new BrokerUnavailableException("redis: cannot subscribe while the pub/sub connection is down");
@@ -265,6 +268,31 @@ public sealed partial class RedisBroker
 
         var read = await ReadFeedAsync(feed.Room, after: null).ConfigureAwait(false);
         feed.SetBaseline(read.Epoch, read.Top);
+    }
+
+    /// <summary>
+    /// On a cluster the PING above may go to another master than the one that owns the channel's slot,
+    /// whose subscription connection StackExchange.Redis may still be opening; it offers no PING on a
+    /// given server's subscription connection, so this polls until the SSUBSCRIBE is sent there (or
+    /// the deadline passes, and the caller reports the shard unavailable). An offset published before
+    /// the SSUBSCRIBE took effect is not lost either way: it is read from the stream at the next gap or
+    /// heartbeat probe.
+    /// </summary>
+    private async Task AwaitShardedSubscriptionAsync(RedisShard shard, ISubscriber subscriber, RedisChannel channel)
+    {
+        if (!shard.IsCluster)
+        {
+            return;
+        }
+
+        var deadline = DateTime.UtcNow + OperationTimeout;
+        var pause = TimeSpan.FromMilliseconds(1);
+        while (subscriber.SubscribedEndpoint(channel) is null && DateTime.UtcNow < deadline)
+        {
+            // Polling interval, doubled up to 50 ms: the connection usually opens within a few milliseconds.
+            await Task.Delay(pause, Stopping).ConfigureAwait(false);
+            pause = TimeSpan.FromMilliseconds(Math.Min(50, pause.TotalMilliseconds * 2));
+        }
     }
 
     /// <summary>
@@ -285,6 +313,25 @@ public sealed partial class RedisBroker
             return posted.IsCompleted ? Task.CompletedTask : posted.AsTask();
         });
         return queue;
+    }
+
+    /// <summary>
+    /// Marks the room as published to, on the home shard where every node's heartbeat looks for rooms
+    /// to probe. Sent beside the publish script rather than from it (it is another slot), and not
+    /// awaited: the mark is a hint for finding lost messages sooner, and a publication whose mark is
+    /// lost is still found by the next publication's gap or a reconnect's catch-up.
+    /// </summary>
+    private void MarkActive(string room)
+    {
+        try
+        {
+            // Fire-and-forget completes at once and never faults: nothing to observe.
+            _ = Home.Redis.GetDatabase().ScriptEvaluateAsync(Home.Script(LuaScripts.MarkActive), [Keys.Active], [room, 2 * ProbeWindowMilliseconds], CommandFlags.FireAndForget);
+        }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+        {
+            // Home shard unreachable: the publish below fails alike, or, on another shard, goes on without the hint.
+        }
     }
 
     private static FeedRead ToFeedRead(string room, RedisResult[] result, bool withTrace, out string mode)

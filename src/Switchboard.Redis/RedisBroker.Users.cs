@@ -10,7 +10,7 @@ public sealed partial class RedisBroker
     /// <remarks>Published first, so a failure reaches no device and the sender gets an error; then delivered to this node's devices, whose echo is skipped.</remarks>
     public async ValueTask SendToUserAsync(string user, OutboundFrame frame, CancellationToken cancellationToken)
     {
-        await PublishRawAsync(Keys.UserChannel(user), ChannelMessages.Event(ChannelMessages.DirectKind, NodeId, frame), cancellationToken).ConfigureAwait(false);
+        await PublishRawAsync(ShardOfUser(user), Keys.UserChannelName(user), ChannelMessages.Event(ChannelMessages.DirectKind, NodeId, frame), cancellationToken).ConfigureAwait(false);
         Handler.OnDirect(user, frame);
     }
 
@@ -32,12 +32,13 @@ public sealed partial class RedisBroker
             }
         }
 
-        if (first && _redis is { } redis)
+        if (first && _shards is not null)
         {
+            var shard = ShardOfUser(user);
             ChannelMessageQueue queue;
             try
             {
-                queue = await SubscribeOrderedAsync(redis.GetSubscriber(), Keys.UserChannel(user), channel, channel.Worker).ConfigureAwait(false);
+                queue = await SubscribeOrderedAsync(shard.Redis.GetSubscriber(), shard.Channel(Keys.UserChannelName(user)), channel, channel.Worker).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
             {
@@ -53,7 +54,8 @@ public sealed partial class RedisBroker
 
             // Once the subscription connection answers, the SUBSCRIBE sent before has taken effect:
             // a message sent to the user right after this reaches the new connection too.
-            await BestEffortAsync(redis.GetSubscriber().PingAsync(), "subscribing to user " + user).ConfigureAwait(false);
+            await BestEffortAsync(shard.Redis.GetSubscriber().PingAsync(), "subscribing to user " + user).ConfigureAwait(false);
+            await BestEffortAsync(AwaitShardedSubscriptionAsync(shard, shard.Redis.GetSubscriber(), shard.Channel(Keys.UserChannelName(user))), "subscribing to user " + user).ConfigureAwait(false);
         }
     }
 
@@ -82,7 +84,7 @@ public sealed partial class RedisBroker
         var message = (byte[]?)value ?? [];
         if (!ChannelMessages.TryParseEvent(ChannelMessages.DirectKind, message, out var node, out var frame))
         {
-            Log.Malformed(_logger, Keys.UserChannel(user).ToString());
+            Log.Malformed(_logger, Keys.UserChannelName(user));
             return;
         }
 

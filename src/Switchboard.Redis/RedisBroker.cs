@@ -41,16 +41,13 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
     private readonly Counter<long>? _nodesReaped;
     private readonly Lock _lifecycle = new();
     private readonly DeliveryWorkers _workers;
-    private ConnectionMultiplexer? _redis;
+    private RedisShard[]? _shards;
     private IBrokerHandler? _handler;
     private Task _heartbeat = Task.CompletedTask;
     private Task _resync = Task.CompletedTask;
-    private Task _verify = Task.CompletedTask;
-    private volatile bool _subscriptionDown;
-    private volatile bool _writable;
     private bool _resyncAgain;
-    private int _interactiveFailures;
     private long _beats;
+    private int _rewriteAgain;
     private bool _disposed;
 
     /// <summary>Creates the broker; <see cref="ConnectAsync"/> connects it.</summary>
@@ -115,64 +112,20 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
     /// <summary>Heartbeats that went through, for tests that wait for intervals to pass.</summary>
     internal long Beats => Interlocked.Read(ref _beats);
 
-    private ConnectionMultiplexer Redis => _redis ?? throw new BrokerUnavailableException("redis: not connected yet");
+    /// <summary>Every shard, in configuration order; throws until connected.</summary>
+    internal RedisShard[] Shards => _shards ?? throw new BrokerUnavailableException("redis: not connected yet");
+
+    /// <summary>Shard 0: it holds the node-level keys (liveness index, rooms per node, active rooms, node directory).</summary>
+    internal RedisShard Home => Shards[0];
+
+    /// <summary>The shard that holds <paramref name="room"/>'s keys and carries its channel.</summary>
+    internal RedisShard ShardOfRoom(string room) => Shards[ShardRing.IndexOf(room, Shards.Length)];
+
+    /// <summary>The shard that carries <paramref name="user"/>'s channel.</summary>
+    internal RedisShard ShardOfUser(string user) => Shards[ShardRing.IndexOf(user, Shards.Length)];
 
     /// <inheritdoc/>
     public void Attach(IBrokerHandler handler) => _handler = handler;
-
-    /// <summary>
-    /// Connects to Redis and starts the presence heartbeat. Returns once connected, or after the
-    /// connect timeout when Redis is unreachable: the node then starts anyway, reports itself
-    /// unavailable, and connects in the background.
-    /// </summary>
-    public async Task ConnectAsync(CancellationToken cancellationToken = default)
-    {
-        var config = ConfigurationOptions.Parse(_options.Configuration ?? throw new InvalidOperationException("Switchboard:Redis:Configuration is required."));
-        // A node must start, and keep its WebSocket clients, while Redis is away.
-        config.AbortOnConnectFail = false;
-        config.ClientName ??= "switchboard-" + NodeId;
-        // Fail a command at once while the connection is down, as 1.x did. The default backlog would
-        // hold it and send it after the reconnect: a publication refused with "unavailable" would then
-        // appear after all, once Redis is back, seconds after its client gave up on it.
-        config.BacklogPolicy = BacklogPolicy.FailFast;
-        var redis = await ConnectionMultiplexer.ConnectAsync(config).WaitAsync(cancellationToken).ConfigureAwait(false);
-        redis.ConnectionFailed += OnConnectionFailed;
-        redis.ConnectionRestored += OnConnectionRestored;
-        Task verify;
-        var firstBeat = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (_lifecycle)
-        {
-            if (_disposed)
-            {
-                redis.Dispose();
-                throw new ObjectDisposedException(nameof(RedisBroker));
-            }
-
-            _redis = redis;
-            _heartbeat = HeartbeatLoopAsync(firstBeat, _stoppingToken);
-            _verify = verify = VerifyWritableAsync(_stoppingToken);
-        }
-
-        if (redis.IsConnected)
-        {
-            try
-            {
-                // Ready when this returns, and this node's presence entries count from the start.
-                await verify.WaitAsync(2 * OperationTimeout, cancellationToken).ConfigureAwait(false);
-                await firstBeat.Task.WaitAsync(2 * OperationTimeout, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // Redis is slow to take commands: readiness follows in the background.
-            }
-
-            Log.Connected(_logger, NodeId, Endpoints(redis));
-        }
-        else
-        {
-            Log.NotConnectedAtStart(_logger, NodeId, Endpoints(redis));
-        }
-    }
 
     /// <summary>
     /// Stops: removes this node's presence entries (best effort, so other nodes see its users leave
@@ -180,7 +133,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        ConnectionMultiplexer? redis;
+        RedisShard[]? shards;
         lock (_lifecycle)
         {
             if (_disposed)
@@ -189,20 +142,24 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
             }
 
             _disposed = true;
-            redis = _redis;
+            shards = _shards;
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_heartbeat, _resync, _verify).ConfigureAwait(false);
-        if (redis is not null)
+        await Task.WhenAll(_heartbeat, _resync).ConfigureAwait(false);
+        if (shards is not null)
         {
+            await Task.WhenAll(shards.Select(s => s.Verify)).ConfigureAwait(false);
             var removals = _rooms.Values.Select(feed => feed.Presence.CloseAndRemoveAsync());
             await BestEffortAsync(Task.WhenAll(removals), "presence at shutdown").ConfigureAwait(false);
             // Then the node itself: nobody needs to find it dead and clean up after it.
-            await BestEffortAsync(EvalAsync(LuaScripts.Stop, [Keys.Liveness(NodeId), Keys.NodeIndex, Keys.NodeRooms(NodeId)], [NodeId]), "liveness at shutdown").ConfigureAwait(false);
+            await BestEffortAsync(EvalAsync(shards[0], LuaScripts.Stop, [Keys.NodeIndex, Keys.NodeRooms(NodeId)], [NodeId]), "liveness at shutdown").ConfigureAwait(false);
             await Task.WhenAll(_rooms.Values.Select(feed => feed.Fill)).ConfigureAwait(false);
-            await BestEffortAsync(redis.CloseAsync(allowCommandsToComplete: true), "closing the connection").ConfigureAwait(false);
-            redis.Dispose();
+            foreach (var shard in shards)
+            {
+                await BestEffortAsync(shard.Redis.CloseAsync(allowCommandsToComplete: true), "closing the connection").ConfigureAwait(false);
+                shard.Redis.Dispose();
+            }
         }
 
         await _workers.StopAsync().ConfigureAwait(false);
@@ -217,28 +174,34 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
     /// </summary>
     internal async Task AbandonAsync()
     {
-        ConnectionMultiplexer? redis;
+        RedisShard[]? shards;
         lock (_lifecycle)
         {
             _disposed = true;
-            redis = _redis;
+            shards = _shards;
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_heartbeat, _resync, _verify).ConfigureAwait(false);
-        redis?.Dispose();
+        await Task.WhenAll(_heartbeat, _resync).ConfigureAwait(false);
+        foreach (var shard in shards ?? [])
+        {
+            await shard.Verify.ConfigureAwait(false);
+            shard.Redis.Dispose();
+        }
+
         await _workers.StopAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Runs a Lua script with the operation deadline; failures become <see cref="BrokerUnavailableException"/>.</summary>
-    internal async Task<RedisResult> EvalAsync(string script, RedisKey[] keys, RedisValue[] values, CancellationToken cancellationToken = default) =>
-        await WithDeadline(Redis.GetDatabase().ScriptEvaluateAsync(script, keys, values), cancellationToken).ConfigureAwait(false);
+    /// <summary>Runs a Lua script on <paramref name="shard"/> with the operation deadline; failures become <see cref="BrokerUnavailableException"/>.</summary>
+    internal async Task<RedisResult> EvalAsync(RedisShard shard, string script, RedisKey[] keys, RedisValue[] values, CancellationToken cancellationToken = default) =>
+        await WithDeadline(shard.Redis.GetDatabase().ScriptEvaluateAsync(shard.Script(script), keys, values), cancellationToken).ConfigureAwait(false);
 
-    /// <summary>Publishes on a channel with the operation deadline.</summary>
-    internal async Task<long> PublishRawAsync(RedisChannel channel, byte[] message, CancellationToken cancellationToken) =>
-        await WithDeadline(Redis.GetSubscriber().PublishAsync(channel, message), cancellationToken).ConfigureAwait(false);
+    /// <summary>Publishes on a channel of <paramref name="shard"/> with the operation deadline.</summary>
+    internal async Task<long> PublishRawAsync(RedisShard shard, string channel, byte[] message, CancellationToken cancellationToken) =>
+        await WithDeadline(shard.Redis.GetSubscriber().PublishAsync(shard.Channel(channel), message), cancellationToken).ConfigureAwait(false);
 
-    private async Task<T> WithDeadline<T>(Task<T> call, CancellationToken cancellationToken)
+    /// <summary>Awaits a Redis call with the operation deadline; failures become <see cref="BrokerUnavailableException"/>.</summary>
+    internal async Task<T> WithDeadline<T>(Task<T> call, CancellationToken cancellationToken)
     {
         await WithDeadline((Task)call, cancellationToken).ConfigureAwait(false);
         return await call.ConfigureAwait(false);

@@ -11,9 +11,26 @@ public sealed class RedisBrokerOptions
 
     /// <summary>
     /// The StackExchange.Redis connection string, for example <c>127.0.0.1:6379</c> or
-    /// <c>redis.internal:6379,password=secret</c>. Required with the Redis broker.
+    /// <c>redis.internal:6379,password=secret</c>: one shard. Required with the Redis broker unless
+    /// <see cref="Shards"/> is set (one or the other, not both).
     /// </summary>
     public string? Configuration { get; set; }
+
+    /// <summary>
+    /// Several Redis deployments (StackExchange.Redis connection strings, each a standalone Redis or a
+    /// Redis Cluster) that rooms and users are spread over by a stable hash of their names. Shard 0
+    /// also holds the node-level keys (liveness, node directory). Every node must list the same shards
+    /// in the same order; changing the list moves rooms, which start over on their new shard, so it
+    /// takes a full restart of every node. Empty: the single <see cref="Configuration"/>.
+    /// </summary>
+    public IList<string> Shards { get; } = [];
+
+    /// <summary>
+    /// Whether the shards are Redis Clusters (channels are then sharded: SSUBSCRIBE and SPUBLISH, Redis
+    /// 7.0 or later). Unset: detected per shard at start-up from the server's mode; a shard unreachable
+    /// at start-up is then taken for a standalone Redis, so set this with a cluster.
+    /// </summary>
+    public bool? Cluster { get; set; }
 
     /// <summary>
     /// Prefix of every key and channel, so several Switchboard deployments can share one Redis
@@ -47,4 +64,8 @@ public sealed class RedisBrokerOptions
     /// messages of earlier ones arrive), so this only delays recovery from a real loss.
     /// </summary>
     public double GapWaitMilliseconds { get; set; } = 100;
+
+    /// <summary>The connection string of every shard, in order: <see cref="Shards"/>, or the one <see cref="Configuration"/>.</summary>
+    public IReadOnlyList<string> ShardConfigurations() =>
+        Shards.Count > 0 ? [.. Shards] : Configuration is { } single ? [single] : [];
 }

@@ -24,11 +24,29 @@ internal sealed class RedisBrokerOptionsValidator(IOptions<SwitchboardOptions> s
             }
         }
 
-        Require(!string.IsNullOrWhiteSpace(options.Configuration), "Configuration", "is required when Switchboard:Broker is 'redis' (for example 127.0.0.1:6379)");
-        if (!string.IsNullOrWhiteSpace(options.Configuration))
+        var single = !string.IsNullOrWhiteSpace(options.Configuration);
+        if (options.Shards.Count == 0)
         {
-            Require(Parses(options.Configuration, out var error), "Configuration", $"is not a valid StackExchange.Redis connection string: {error}");
+            Require(single, "Configuration", "is required when Switchboard:Broker is 'redis' (for example 127.0.0.1:6379), unless Shards lists several");
         }
+        else
+        {
+            Require(!single, "Configuration", "must be empty when Shards is set (list every shard, this one too, in Shards)");
+        }
+
+        if (single)
+        {
+            Require(Parses(options.Configuration!, out var error), "Configuration", $"is not a valid StackExchange.Redis connection string: {error}");
+        }
+
+        for (var i = 0; i < options.Shards.Count; i++)
+        {
+            var shard = options.Shards[i];
+            var error = "empty";
+            Require(!string.IsNullOrWhiteSpace(shard) && Parses(shard, out error), $"Shards:{i}", $"is not a valid StackExchange.Redis connection string: {error}");
+        }
+
+        Require(options.Shards.Distinct(StringComparer.Ordinal).Count() == options.Shards.Count, "Shards", "lists a shard twice");
 
         Require(options.KeyPrefix is { Length: >= 1 and <= 64 } && !options.KeyPrefix.Any(c => char.IsWhiteSpace(c) || c is '{' or '}'), "KeyPrefix", "must be 1-64 characters without spaces or braces");
         Require(options.PresenceIntervalSeconds is >= 0.05 and <= 3600, "PresenceIntervalSeconds", "must be between 0.05 and 3600");

@@ -7,7 +7,7 @@ using Switchboard.Dashboard;
 namespace Switchboard.Redis;
 
 /// <summary>
-/// The dashboard's view of every node sharing this Redis: each node writes its report once a second
+/// The dashboard's view of every node sharing this Redis (its home shard, shard 0, when there are several): each node writes its report once a second
 /// into one hash and reads everyone's back, in one script. A node that stops reporting is dropped
 /// after <see cref="ReportTtlMilliseconds"/>, by Redis's clock, so node clocks do not matter.
 /// </summary>
@@ -47,7 +47,7 @@ internal sealed class RedisNodeDirectory(RedisBroker broker, IOptions<RedisBroke
 
     public async ValueTask<IReadOnlyList<NodeReport>> ExchangeAsync(NodeReport self, CancellationToken cancellationToken)
     {
-        var result = await broker.EvalAsync(Exchange, _keys,
+        var result = await broker.EvalAsync(broker.Home, Exchange, _keys,
             [self.Id, JsonSerializer.Serialize(self, Json), ReportTtlMilliseconds.ToString(CultureInfo.InvariantCulture)], cancellationToken).ConfigureAwait(false);
         return ((RedisResult[])result!).Select(r => JsonSerializer.Deserialize<NodeReport>((string)r!, Json)!).ToArray();
     }

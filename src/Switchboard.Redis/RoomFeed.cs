@@ -49,6 +49,7 @@ internal sealed partial class RoomFeed : IDeliveryTarget
         Room = room;
         _broker = broker;
         Worker = DeliveryWorkers.WorkerOf(room);
+        Shard = broker.ShardOfRoom(room);
         Presence = new PresenceWriter(room, broker);
     }
 
@@ -58,6 +59,9 @@ internal sealed partial class RoomFeed : IDeliveryTarget
 
     /// <summary>The delivery worker that runs this room's deliveries, one after another.</summary>
     public int Worker { get; }
+
+    /// <summary>The shard that holds the room's keys and carries its channel.</summary>
+    public RedisShard Shard { get; }
 
     /// <summary>This node's entry in the room's presence.</summary>
     public PresenceWriter Presence { get; }

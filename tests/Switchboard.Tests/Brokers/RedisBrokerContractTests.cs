@@ -1,18 +1,18 @@
-using Switchboard.Tests.Infrastructure;
 using Switchboard.Tests.Redis;
-
-using Xunit;
+using Switchboard.Tests.Redis.Topologies;
 
 namespace Switchboard.Tests.Brokers;
 
-/// <summary>The broker contract against the Redis broker, on a real redis-server.</summary>
-[Trait("Category", "external")]
-public sealed class RedisBrokerContractTests : BrokerContractTests
+/// <summary>
+/// The broker contract against the Redis broker, on a real Redis deployment: one server
+/// (<see cref="SingleRedisBrokerContractTests"/>), two standalone shards
+/// (<see cref="ShardedRedisBrokerContractTests"/>) and a three-master Redis Cluster
+/// (<see cref="ClusterRedisBrokerContractTests"/>). Each test uses its own rooms, so the deployment
+/// is shared by the tests of a class.
+/// </summary>
+public abstract class RedisBrokerContractTests(RedisTopology redis) : BrokerContractTests
 {
     private readonly List<Switchboard.Redis.RedisBroker> _brokers = [];
-    private RedisServer _redis = null!;
-
-    public override async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
 
     public override async Task DisposeAsync()
     {
@@ -20,14 +20,12 @@ public sealed class RedisBrokerContractTests : BrokerContractTests
         {
             await broker.DisposeAsync();
         }
-
-        await _redis.DisposeAsync();
     }
 
     protected override async Task<BrokerNode> StartNodeAsync(int historySize = 100, double historyTtlSeconds = 300)
     {
         var handler = new RecordingHandler();
-        var broker = await RedisNodes.StartBrokerAsync(_redis, handler, historySize, historyTtlSeconds);
+        var broker = await RedisNodes.StartBrokerAsync(redis.Shards, handler, historySize, historyTtlSeconds);
         _brokers.Add(broker);
         return new BrokerNode(broker, handler);
     }

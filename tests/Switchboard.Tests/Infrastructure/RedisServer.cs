@@ -19,13 +19,15 @@ public sealed class RedisServer : IAsyncDisposable
 
     private readonly string _directory;
     private readonly bool _persistent;
+    private readonly IReadOnlyList<string> _arguments;
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    private RedisServer(string directory, bool persistent, int port)
+    private RedisServer(string directory, bool persistent, IReadOnlyList<string> arguments, int port)
     {
         _directory = directory;
         _persistent = persistent;
+        _arguments = arguments;
         Port = port;
     }
 
@@ -46,15 +48,15 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a server on a free port and waits until it answers PING.</summary>
-    public static async Task<RedisServer> StartAsync(bool persistent = false)
+    /// <summary>Starts a server on a free port and waits until it answers PING; <paramref name="arguments"/> go on its command line (say, cluster mode).</summary>
+    public static async Task<RedisServer> StartAsync(bool persistent = false, IReadOnlyList<string>? arguments = null)
     {
         var directory = Directory.CreateTempSubdirectory("switchboard-redis-").FullName;
         Exception? last = null;
         // A port found free can be taken before redis binds it; another one is tried then.
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            var server = new RedisServer(directory, persistent, FreePorts.Next());
+            var server = new RedisServer(directory, persistent, arguments ?? [], FreePorts.Next());
             try
             {
                 await server.StartProcessAsync();
@@ -160,7 +162,7 @@ public sealed class RedisServer : IAsyncDisposable
             "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _directory,
             "--save", string.Empty, "--daemonize", "no", "--protected-mode", "no",
             "--appendonly", _persistent ? "yes" : "no", "--appendfsync", "always",
-        })
+        }.Concat(_arguments))
         {
             info.ArgumentList.Add(arg);
         }

@@ -1,20 +1,36 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using StackExchange.Redis;
 using Switchboard.Tests.Infrastructure;
+using Switchboard.Tests.Redis.Topologies;
 using Xunit;
 
 namespace Switchboard.Tests.Redis;
 
-/// <summary>Three Switchboard servers sharing one Redis: what a member on one sees of the others.</summary>
-[Trait("Category", "external")]
-public sealed class MultiNodeTests : IAsyncLifetime
+/// <summary>
+/// Three Switchboard servers sharing a Redis deployment: what a member on one sees of the others. Run
+/// on one server (<see cref="SingleRedisMultiNodeTests"/>), two standalone shards
+/// (<see cref="ShardedRedisMultiNodeTests"/>) and a three-master Redis Cluster
+/// (<see cref="ClusterRedisMultiNodeTests"/>); every test starts on an emptied deployment.
+/// </summary>
+public abstract class MultiNodeTests(RedisTopology redis) : IAsyncLifetime
 {
-    private RedisCluster _cluster = null!;
+    private TestServer[] _nodes = [];
 
-    public async Task InitializeAsync() => _cluster = await RedisCluster.StartAsync(3);
+    public async Task InitializeAsync()
+    {
+        await redis.FlushAsync();
+        _nodes = await RedisNodes.StartServersAsync(redis.Settings(), 3);
+    }
 
-    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+    }
 
     [Fact]
     public async Task MembersOnThreeNodesReceiveEveryPublicationOfEveryNodeInOffsetOrder()
@@ -22,7 +38,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
         var members = new List<ProtocolClient>();
         try
         {
-            foreach (var (node, i) in _cluster.Nodes.Select((n, i) => (n, i)))
+            foreach (var (node, i) in _nodes.Select((n, i) => (n, i)))
             {
                 var member = await node.ConnectAsync($"member{i}");
                 members.Add(member);
@@ -36,7 +52,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
                 for (var n = 0; n < each; n++)
                 {
                     var reply = await member.RequestAsync($$"""{"op":"publish","room":"lobby","data":{{n}}}""");
-                    Assert.Equal("reply", reply.GetProperty("op").GetString());
+                    Assert.True(reply.GetProperty("op").GetString() == "reply", reply.GetRawText());
                     offsets.Add(reply.GetProperty("offset").GetUInt64());
                 }
 
@@ -63,13 +79,13 @@ public sealed class MultiNodeTests : IAsyncLifetime
     [Fact]
     public async Task ADirectMessageReachesEveryDeviceOfItsUserOnEveryNode()
     {
-        await using var phone = await _cluster.Nodes[0].ConnectAsync("bob");
-        await using var laptop = await _cluster.Nodes[2].ConnectAsync("bob");
-        await using var alice = await _cluster.Nodes[1].ConnectAsync("alice");
+        await using var phone = await _nodes[0].ConnectAsync("bob");
+        await using var laptop = await _nodes[2].ConnectAsync("bob");
+        await using var alice = await _nodes[1].ConnectAsync("alice");
 
         var reply = await alice.RequestAsync("""{"op":"send","user":"bob","data":{"text":"psst"}}""");
         Assert.Equal("reply", reply.GetProperty("op").GetString());
-        using var response = await _cluster.Nodes[1].Http.PostAsJsonAsync("api/send", new { user = "bob", data = "from the backend" });
+        using var response = await _nodes[1].Http.PostAsJsonAsync("api/send", new { user = "bob", data = "from the backend" });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
         foreach (var device in new[] { phone, laptop })
@@ -85,12 +101,12 @@ public sealed class MultiNodeTests : IAsyncLifetime
     [Fact]
     public async Task PresenceIsTheUnionOfTheNodesAndJoinedAndLeftCrossNodes()
     {
-        await using var alice = await _cluster.Nodes[0].ConnectAsync("alice");
+        await using var alice = await _nodes[0].ConnectAsync("alice");
         await alice.RequestAsync("""{"op":"join","room":"team"}""");
         await alice.ExpectAsync(m => IsPresence(m, "joined", "alice"));
 
-        var bob = await _cluster.Nodes[1].ConnectAsync("bob");
-        await using var carol = await _cluster.Nodes[2].ConnectAsync("carol");
+        var bob = await _nodes[1].ConnectAsync("bob");
+        await using var carol = await _nodes[2].ConnectAsync("carol");
         await bob.RequestAsync("""{"op":"join","room":"team"}""");
         await carol.RequestAsync("""{"op":"join","room":"team"}""");
         await alice.ExpectAsync(m => IsPresence(m, "joined", "bob"));
@@ -103,7 +119,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
             Assert.Equal("""{"alice":1,"bob":1,"carol":1}""", presence.GetProperty("users").GetRawText());
         }
 
-        using (var http = await _cluster.Nodes[1].Http.GetAsync("api/rooms/team/presence"))
+        using (var http = await _nodes[1].Http.GetAsync("api/rooms/team/presence"))
         {
             Assert.Contains("\"carol\":1", await http.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
@@ -120,14 +136,14 @@ public sealed class MultiNodeTests : IAsyncLifetime
     [Fact]
     public async Task ANodeThatStopsGracefullyTellsTheOtherNodesItsUsersLeft()
     {
-        await using var alice = await _cluster.Nodes[0].ConnectAsync("alice");
+        await using var alice = await _nodes[0].ConnectAsync("alice");
         await alice.RequestAsync("""{"op":"join","room":"deploy"}""");
-        await using var bob = await _cluster.Nodes[1].ConnectAsync("bob");
+        await using var bob = await _nodes[1].ConnectAsync("bob");
         await bob.RequestAsync("""{"op":"join","room":"deploy"}""");
         await alice.ExpectAsync(m => IsPresence(m, "joined", "bob"));
 
         // As on SIGTERM: the node drains (bob is closed with 1001), then leaves Redis.
-        await _cluster.Nodes[1].StopAsync();
+        await _nodes[1].StopAsync();
         Assert.Equal(1001, (int?)await bob.WaitForCloseAsync());
         await alice.ExpectAsync(m => IsPresence(m, "left", "bob"));
         var presence = await alice.RequestAsync("""{"op":"presence","room":"deploy"}""");
@@ -137,14 +153,14 @@ public sealed class MultiNodeTests : IAsyncLifetime
     [Fact]
     public async Task ConnectionCountsThatSendNoEventReachOtherNodesWithinAHeartbeat()
     {
-        await using var phone = await _cluster.Nodes[0].ConnectAsync("dave");
+        await using var phone = await _nodes[0].ConnectAsync("dave");
         await phone.RequestAsync("""{"op":"join","room":"counts"}""");
-        await using var laptop = await _cluster.Nodes[0].ConnectAsync("dave");
+        await using var laptop = await _nodes[0].ConnectAsync("dave");
         await laptop.RequestAsync("""{"op":"join","room":"counts"}""");
 
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         string users;
-        while ((users = (await _cluster.Nodes[2].Http.GetFromJsonAsync<JsonElement>("api/rooms/counts/presence")).GetProperty("users").GetRawText()) != """{"dave":2}""")
+        while ((users = (await _nodes[2].Http.GetFromJsonAsync<JsonElement>("api/rooms/counts/presence")).GetProperty("users").GetRawText()) != """{"dave":2}""")
         {
             Assert.True(DateTime.UtcNow < deadline, "node 2 still sees " + users);
             // Polling interval: the count travels with the next heartbeat, which announces nothing.
@@ -155,7 +171,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
     [Fact]
     public async Task AClientThatReconnectsToAnotherNodeRecoversEverythingItMissed()
     {
-        var alice = await _cluster.Nodes[0].ConnectAsync("alice");
+        var alice = await _nodes[0].ConnectAsync("alice");
         var joined = await alice.RequestAsync("""{"op":"join","room":"news"}""");
         var epoch = joined.GetProperty("epoch").GetString();
         for (var i = 1; i <= 3; i++)
@@ -168,11 +184,11 @@ public sealed class MultiNodeTests : IAsyncLifetime
 
         for (var i = 4; i <= 6; i++)
         {
-            using var published = await _cluster.Nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "news", data = i });
+            using var published = await _nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "news", data = i });
             Assert.Equal(HttpStatusCode.OK, published.StatusCode);
         }
 
-        await using var again = await _cluster.Nodes[2].ConnectAsync("alice");
+        await using var again = await _nodes[2].ConnectAsync("alice");
         var recovered = await again.RequestAsync($$$"""{"op":"join","room":"news","since":{"offset":{{{seen}}},"epoch":"{{{epoch}}}"}}""");
         Assert.True(recovered.GetProperty("recovered").GetBoolean());
         Assert.Equal([4UL, 5UL, 6UL], recovered.GetProperty("publications").EnumerateArray().Select(p => p.Offset()));
@@ -182,10 +198,10 @@ public sealed class MultiNodeTests : IAsyncLifetime
     [Fact]
     public async Task WhenARoomsStreamIsLostMembersAreClosedWith4002AndLearnItWhenTheyRejoin()
     {
-        var alice = await _cluster.Nodes[0].ConnectAsync("alice");
+        var alice = await _nodes[0].ConnectAsync("alice");
         var joined = await alice.RequestAsync("""{"op":"join","room":"fragile"}""");
         var epoch = joined.GetProperty("epoch").GetString();
-        using (var first = await _cluster.Nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "fragile", data = 1 }))
+        using (var first = await _nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "fragile", data = 1 }))
         {
             Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         }
@@ -193,8 +209,8 @@ public sealed class MultiNodeTests : IAsyncLifetime
         var seen = (await alice.TakeAsync("fragile", 1))[0].Offset();
 
         // As Redis evicting the room, or restarting without persistence.
-        Assert.Equal(":2", await _cluster.Redis.CommandAsync("DEL", "sb:{fragile}:meta", "sb:{fragile}:stream"));
-        using (var second = await _cluster.Nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "fragile", data = 2 }))
+        Assert.Equal(2L, (long)await redis.ExecuteForRoomAsync("fragile", "DEL", (RedisKey)"sb:{fragile}:meta", (RedisKey)"sb:{fragile}:stream"));
+        using (var second = await _nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "fragile", data = 2 }))
         {
             Assert.Equal(HttpStatusCode.OK, second.StatusCode);
         }
@@ -202,7 +218,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
         Assert.Equal(4002, (int?)await alice.WaitForCloseAsync());
         await alice.DisposeAsync();
 
-        await using var again = await _cluster.Nodes[2].ConnectAsync("alice");
+        await using var again = await _nodes[2].ConnectAsync("alice");
         var rejoined = await again.RequestAsync($$$"""{"op":"join","room":"fragile","since":{"offset":{{{seen}}},"epoch":"{{{epoch}}}"}}""");
         Assert.False(rejoined.GetProperty("recovered").GetBoolean());
         Assert.NotEqual(epoch, rejoined.GetProperty("epoch").GetString());
@@ -212,23 +228,23 @@ public sealed class MultiNodeTests : IAsyncLifetime
     [Fact]
     public async Task WhileRedisIsDownNodesReportItAndRefusePublishesWithAnErrorThenRecover()
     {
-        await using var alice = await _cluster.Nodes[0].ConnectAsync("alice");
+        await using var alice = await _nodes[0].ConnectAsync("alice");
         await alice.RequestAsync("""{"op":"join","room":"ops"}""");
-        await _cluster.Redis.KillAsync();
+        await redis.KillAsync();
 
-        await WaitForHealthAsync(_cluster.Nodes[0], HttpStatusCode.ServiceUnavailable);
-        using (var ready = await _cluster.Nodes[0].Http.GetAsync("readyz"))
+        await WaitForHealthAsync(_nodes[0], HttpStatusCode.ServiceUnavailable);
+        using (var ready = await _nodes[0].Http.GetAsync("readyz"))
         {
             Assert.Equal("""{"status":"unavailable","reason":"redis unavailable"}""", await ready.Content.ReadAsStringAsync());
         }
 
         // Alive all the same: a liveness probe must not restart a node for its broker's outage.
-        using (var alive = await _cluster.Nodes[0].Http.GetAsync("healthz"))
+        using (var alive = await _nodes[0].Http.GetAsync("healthz"))
         {
             Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
         }
 
-        using (var refused = await _cluster.Nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "ops", data = 1 }))
+        using (var refused = await _nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "ops", data = 1 }))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
             var error = await refused.Content.ReadFromJsonAsync<JsonElement>();
@@ -239,8 +255,8 @@ public sealed class MultiNodeTests : IAsyncLifetime
         Assert.Equal("error", failed.GetProperty("op").GetString());
         Assert.Equal("unavailable", failed.GetProperty("code").GetString());
 
-        await _cluster.Redis.RestartAsync();
-        foreach (var node in _cluster.Nodes)
+        await redis.RestartAsync();
+        foreach (var node in _nodes)
         {
             await WaitForHealthAsync(node, HttpStatusCode.OK);
         }

@@ -18,6 +18,7 @@ namespace Switchboard.Tests.Redis;
 [Trait("Category", "external")]
 public sealed class RedisBrokerTests : IAsyncLifetime
 {
+    private const string NodeIndex = "sb:{#nodes}:index";
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
     private readonly List<RedisBroker> _brokers = [];
     private RedisServer _redis = null!;
@@ -194,12 +195,12 @@ public sealed class RedisBrokerTests : IAsyncLifetime
 
         Assert.Equal([new("alice", 2), new("bob", 1), new("carol", 1)], await a.Broker.PresenceAsync(room, Timeout()));
         var dying = (RedisBroker)c.Broker;
-        Assert.Equal(":1", await _redis.CommandAsync("EXISTS", $"sb:node:{dying.NodeId}"));
+        Assert.True(await IsLiveAsync(dying.NodeId));
         _brokers.Remove(dying);
         await dying.AbandonAsync();
 
         // Gone from presence once its liveness key expires, before anyone cleaned up after it.
-        await Eventually.TrueAsync(async () => await _redis.CommandAsync("EXISTS", $"sb:node:{dying.NodeId}") == ":0", "the dead node's liveness key expired", TimeSpan.FromSeconds(timeout + 20));
+        await Eventually.TrueAsync(async () => !await IsLiveAsync(dying.NodeId), "the dead node's liveness ended", TimeSpan.FromSeconds(timeout + 20));
         Assert.Equal([new("alice", 1), new("carol", 1)], await a.Broker.PresenceAsync(room, Timeout()));
 
         var bobLeft = Encoding.UTF8.GetString(ServerMessages.PresenceChange(joined: false, room, "bob"));
@@ -209,7 +210,7 @@ public sealed class RedisBrokerTests : IAsyncLifetime
         }
 
         // Cleaned up once: the dead node is out of the index and its rooms' entries are gone.
-        await Eventually.TrueAsync(async () => await _redis.CommandAsync("ZSCORE", "sb:nodes", dying.NodeId) == "$-1", "the dead node left the index", TimeSpan.FromSeconds(20));
+        await Eventually.TrueAsync(async () => await _redis.CommandAsync("ZSCORE", NodeIndex, dying.NodeId) == "$-1", "the dead node left the index", TimeSpan.FromSeconds(20));
         Assert.Equal(":0", await _redis.CommandAsync("EXISTS", $"sb:{{{room}}}:node:{dying.NodeId}"));
         Assert.Equal(":0", await _redis.CommandAsync("SISMEMBER", $"sb:{{{room}}}:members", dying.NodeId));
         foreach (var survivor in new[] { a, b })
@@ -233,15 +234,15 @@ public sealed class RedisBrokerTests : IAsyncLifetime
             await node.Broker.PublishPresenceAsync(room, Joined(room, "any"), Timeout());
         }
 
-        // As if b had stalled past the timeout: its liveness key is gone, and a survivor may clean up
-        // after it before b's next heartbeat (or b may beat first: the end state is the same).
+        // As if b had stalled past the timeout: its liveness ended, and a survivor may clean up after it
+        // before b's next heartbeat (or b may beat first: the end state is the same).
         var stalled = (RedisBroker)b.Broker;
-        Assert.Equal(":1", await _redis.CommandAsync("DEL", $"sb:node:{stalled.NodeId}"));
+        Assert.Equal(":0", await _redis.CommandAsync("ZADD", NodeIndex, "0", stalled.NodeId));
 
-        await Eventually.TrueAsync(async () => await _redis.CommandAsync("EXISTS", $"sb:node:{stalled.NodeId}") == ":1", "b renewed its liveness key");
+        await Eventually.TrueAsync(() => IsLiveAsync(stalled.NodeId), "b renewed its liveness");
         await Eventually.TrueAsync(async () => (await a.Broker.PresenceAsync(room, Timeout())).SequenceEqual([new("alice", 1), new("bob", 2)]), "b's users are back in presence");
         Assert.Equal(":1", await _redis.CommandAsync("SISMEMBER", $"sb:{{{room}}}:members", stalled.NodeId));
-        Assert.Equal(":1", await _redis.CommandAsync("SISMEMBER", $"sb:node:{stalled.NodeId}:rooms", room));
+        Assert.Equal(":1", await _redis.CommandAsync("SISMEMBER", $"sb:{{#nodes}}:rooms:{stalled.NodeId}", room));
     }
 
     [Fact]
@@ -256,11 +257,10 @@ public sealed class RedisBrokerTests : IAsyncLifetime
         // The race, made to happen: a beat found b dead, then b renewed its key before the clean-up ran.
         var survivor = (RedisBroker)a.Broker;
         var alive = ((RedisBroker)b.Broker).NodeId;
-        var result = (RedisResult[])(await survivor.EvalAsync(LuaScripts.Reap, [survivor.Keys.NodeRooms(alive), survivor.Keys.NodeIndex],
-            [alive, survivor.Keys.Prefix, survivor.Keys.LivenessPrefix, 301_000, 256], Timeout()))!;
+        var result = (RedisResult[])(await survivor.EvalAsync(survivor.Home, LuaScripts.ReapTake, [survivor.Keys.NodeIndex, survivor.Keys.NodeRooms(alive)], [alive, 256], Timeout()))!;
 
         Assert.Equal([0L], result.Select(r => (long)r));
-        Assert.Equal(":1", await _redis.CommandAsync("SISMEMBER", $"sb:node:{alive}:rooms", room));
+        Assert.Equal(":1", await _redis.CommandAsync("SISMEMBER", $"sb:{{#nodes}}:rooms:{alive}", room));
         Assert.Equal([new("bob", 1)], await a.Broker.PresenceAsync(room, Timeout()));
     }
 
@@ -379,8 +379,10 @@ public sealed class RedisBrokerTests : IAsyncLifetime
     private static async Task PublishUnheardAsync(BrokerNode node, string room, string text)
     {
         var broker = (RedisBroker)node.Broker;
-        await broker.EvalAsync(LuaScripts.Publish, broker.Keys.PublishKeys(room),
-            ["nobody-listens", "0123456789abcdef", 100, 300_000, 301_000, "t", "tester", Encoding.UTF8.GetBytes(text), string.Empty, 10_000], Timeout());
+        await broker.EvalAsync(broker.ShardOfRoom(room), LuaScripts.Publish, broker.Keys.PublishKeys(room),
+            ["nobody-listens", "0123456789abcdef", 100, 300_000, 301_000, "t", "tester", Encoding.UTF8.GetBytes(text), string.Empty, "p"], Timeout());
+        // As the broker does beside every publication: the room is worth a loss probe.
+        await broker.EvalAsync(broker.Home, LuaScripts.MarkActive, [broker.Keys.Active], [room, 10_000], Timeout());
     }
 
     /// <summary>Publishes through a connection of its own, retrying until Redis accepts, the moment it is back.</summary>
@@ -394,7 +396,7 @@ public sealed class RedisBrokerTests : IAsyncLifetime
             try
             {
                 await redis.GetDatabase().ScriptEvaluateAsync(LuaScripts.Publish, keys.PublishKeys(room),
-                    [keys.RoomChannelName(room), "0123456789abcdef", 100, 300_000, 301_000, "t", "tester", Encoding.UTF8.GetBytes(text), string.Empty, 10_000]).WaitAsync(Deadline);
+                    [keys.RoomChannelName(room), "0123456789abcdef", 100, 300_000, 301_000, "t", "tester", Encoding.UTF8.GetBytes(text), string.Empty, "p"]).WaitAsync(Deadline);
                 return;
             }
             catch (RedisConnectionException) when (DateTime.UtcNow < deadline)
@@ -404,6 +406,9 @@ public sealed class RedisBrokerTests : IAsyncLifetime
             }
         }
     }
+
+    /// <summary>Whether the node's liveness (its score in the node index) has not ended, by Redis's clock.</summary>
+    private async Task<bool> IsLiveAsync(string node) => await _redis.CommandAsync("EVAL", LuaScripts.LiveNodes, "1", NodeIndex, node) == "*1";
 
     private static OutboundFrame Joined(string room, string user) => OutboundFrame.Text(ServerMessages.PresenceChange(joined: true, room, user));
 

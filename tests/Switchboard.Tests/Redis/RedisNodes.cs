@@ -19,15 +19,28 @@ public static class RedisNodes
     public const double PresenceTimeoutSeconds = 3;
 
     /// <summary>Starts a Redis broker attached to <paramref name="handler"/>, connected to <paramref name="redis"/>.</summary>
-    public static async Task<RedisBroker> StartBrokerAsync(RedisServer redis, IBrokerHandler handler, int historySize = 100, double historyTtlSeconds = 300,
+    public static Task<RedisBroker> StartBrokerAsync(RedisServer redis, IBrokerHandler handler, int historySize = 100, double historyTtlSeconds = 300,
+        double presenceIntervalSeconds = PresenceIntervalSeconds, double presenceTimeoutSeconds = PresenceTimeoutSeconds) =>
+        StartBrokerAsync([redis.Configuration], handler, historySize, historyTtlSeconds, presenceIntervalSeconds, presenceTimeoutSeconds);
+
+    /// <summary>Starts a Redis broker on <paramref name="shards"/> (one: the single <c>Configuration</c>), attached to <paramref name="handler"/>.</summary>
+    public static async Task<RedisBroker> StartBrokerAsync(IReadOnlyList<string> shards, IBrokerHandler handler, int historySize = 100, double historyTtlSeconds = 300,
         double presenceIntervalSeconds = PresenceIntervalSeconds, double presenceTimeoutSeconds = PresenceTimeoutSeconds)
     {
         var options = new RedisBrokerOptions
         {
-            Configuration = redis.Configuration,
+            Configuration = shards.Count == 1 ? shards[0] : null,
             PresenceIntervalSeconds = presenceIntervalSeconds,
             PresenceTimeoutSeconds = presenceTimeoutSeconds,
         };
+        if (shards.Count > 1)
+        {
+            foreach (var shard in shards)
+            {
+                options.Shards.Add(shard);
+            }
+        }
+
         var switchboard = new SwitchboardOptions { Broker = "redis", History = { Size = historySize, TtlSeconds = historyTtlSeconds } };
         var broker = new RedisBroker(Microsoft.Extensions.Options.Options.Create(options), Microsoft.Extensions.Options.Options.Create(switchboard));
         broker.Attach(handler);
@@ -36,9 +49,12 @@ public static class RedisNodes
     }
 
     /// <summary>Starts <paramref name="count"/> server nodes on <paramref name="redis"/> at once; if one fails, stops the others.</summary>
-    public static async Task<TestServer[]> StartServersAsync(RedisServer redis, int count)
+    public static Task<TestServer[]> StartServersAsync(RedisServer redis, int count) => StartServersAsync(Settings(redis), count);
+
+    /// <summary>Starts <paramref name="count"/> server nodes with <paramref name="settings"/> at once; if one fails, stops the others.</summary>
+    public static async Task<TestServer[]> StartServersAsync(Dictionary<string, string?> settings, int count)
     {
-        var starting = Enumerable.Range(0, count).Select(_ => TestServer.StartAsync(Settings(redis))).ToArray();
+        var starting = Enumerable.Range(0, count).Select(_ => TestServer.StartAsync(settings)).ToArray();
         try
         {
             return await Task.WhenAll(starting);
@@ -55,10 +71,13 @@ public static class RedisNodes
     }
 
     /// <summary>Configuration keys of a server node using <paramref name="redis"/> (for <see cref="TestServer.StartAsync"/>).</summary>
-    public static Dictionary<string, string?> Settings(RedisServer redis) => new()
+    public static Dictionary<string, string?> Settings(RedisServer redis) => Settings(redis.Configuration);
+
+    /// <summary>Configuration keys of a server node using the Redis at <paramref name="configuration"/>.</summary>
+    public static Dictionary<string, string?> Settings(string configuration) => new()
     {
         ["Switchboard:Broker"] = "redis",
-        ["Switchboard:Redis:Configuration"] = redis.Configuration,
+        ["Switchboard:Redis:Configuration"] = configuration,
         ["Switchboard:Redis:PresenceIntervalSeconds"] = PresenceIntervalSeconds.ToString(CultureInfo.InvariantCulture),
         ["Switchboard:Redis:PresenceTimeoutSeconds"] = PresenceTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
         ["Switchboard:Shutdown:DrainSeconds"] = "1",
