@@ -23,6 +23,7 @@ public sealed class HttpStreamClient : ISessionClient
     private readonly Task _readLoop;
     private int _nextId;
     private int _heartbeats;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string?> _eventIds = new();
 
     private HttpStreamClient(HttpClient http, HttpResponseMessage response, bool serverSentEvents, IReadOnlyDictionary<string, string> headers)
     {
@@ -40,6 +41,9 @@ public sealed class HttpStreamClient : ISessionClient
 
     /// <summary>The id of the last event received (server-sent events), what a browser would send as <c>Last-Event-ID</c>.</summary>
     public string? LastEventId { get; private set; }
+
+    /// <summary>The id of every event, in order, as it arrived (server-sent events).</summary>
+    public IReadOnlyList<string?> EventIds => _eventIds.ToArray();
 
     /// <summary>Heartbeats received: SSE comment lines, or empty NDJSON lines.</summary>
     public int Heartbeats => Volatile.Read(ref _heartbeats);
@@ -150,6 +154,12 @@ public sealed class HttpStreamClient : ISessionClient
         int? closeCode = null;
         try
         {
+            if (!Response.IsSuccessStatusCode)
+            {
+                // Refused before any stream: the body is an error for the test to read, not messages.
+                return;
+            }
+
             using var reader = new StreamReader(await Response.Content.ReadAsStreamAsync(_stop.Token), Encoding.UTF8);
             string? id = null;
             string? data = null;
@@ -184,6 +194,7 @@ public sealed class HttpStreamClient : ISessionClient
                 else if (line.Length == 0 && data is not null)
                 {
                     LastEventId = id ?? LastEventId;
+                    _eventIds.Enqueue(id);
                     closeCode = Dispatch(data) ?? closeCode;
                     (id, data) = (null, null);
                 }
