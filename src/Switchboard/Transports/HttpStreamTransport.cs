@@ -45,6 +45,12 @@ internal sealed partial class HttpStreamTransport : ITransport
     // stopped reading (a write stuck for long) from an idle stream.
     private long _writeStartedAt;
 
+    // The session the receive loop runs, once it runs: a post to a closing session is refused.
+    private Connection? _session;
+
+    // Set once the inbox takes no more posts: the session is over or ending.
+    private bool _inboxEnded;
+
     // Set under the write lock once the close message ended the response: nothing may be written after it.
     private bool _ended;
 
@@ -72,13 +78,20 @@ internal sealed partial class HttpStreamTransport : ITransport
     /// <summary>Hands a posted body (one or more commands) to the receive loop without waiting.</summary>
     public PostOutcome TryPost(byte[] commands)
     {
+        if (Volatile.Read(ref _session) is { IsClosing: true })
+        {
+            // A closing session runs no more commands: say so rather than accept them.
+            return PostOutcome.Closed;
+        }
+
         if (_inbox.Writer.TryWrite(commands))
         {
             _metrics.BytesIn.Add(commands.Length);
             return PostOutcome.Accepted;
         }
 
-        return _inbox.Reader.Completion.IsCompleted ? PostOutcome.Closed : PostOutcome.Full;
+        // A completed inbox refuses writes even while bodies posted earlier still wait in it.
+        return Volatile.Read(ref _inboxEnded) ? PostOutcome.Closed : PostOutcome.Full;
     }
 
     public async ValueTask SendAsync(ReadOnlyMemory<byte> data, bool isBinary, CancellationToken cancellationToken)
@@ -134,17 +147,17 @@ internal sealed partial class HttpStreamTransport : ITransport
         finally
         {
             // The close is written (or failed): the receive loop ends, and with it the session.
-            _inbox.Writer.TryComplete();
+            EndInbox();
         }
     }
 
     public void Abort()
     {
-        _inbox.Writer.TryComplete();
+        EndInbox();
         _context.Abort();
     }
 
-    public void Dispose() => _inbox.Writer.TryComplete();
+    public void Dispose() => EndInbox();
 
     /// <summary>
     /// Runs posted bodies one at a time (after the joins of a resumed stream) until the session's close
@@ -152,6 +165,7 @@ internal sealed partial class HttpStreamTransport : ITransport
     /// </summary>
     public async Task<ReceiveEnd> ReceiveAsync(Connection session, MessageHandler handler)
     {
+        Volatile.Write(ref _session, session);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(session.Aborted, _context.RequestAborted);
         var heartbeat = RunHeartbeatAsync(session, stop.Token);
         try
@@ -189,6 +203,12 @@ internal sealed partial class HttpStreamTransport : ITransport
             await stop.CancelAsync().ConfigureAwait(false);
             await heartbeat.ConfigureAwait(false);
         }
+    }
+
+    private void EndInbox()
+    {
+        Volatile.Write(ref _inboxEnded, true);
+        _inbox.Writer.TryComplete();
     }
 
     private void WriteMessage(ReadOnlySpan<byte> json)

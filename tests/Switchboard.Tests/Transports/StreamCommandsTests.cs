@@ -87,6 +87,23 @@ public sealed class StreamCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AChunkedBodyOverTheMessageLimitIs413AndRunsNothing()
+    {
+        await using var client = (HttpStreamClient)await _server.ConnectAsync(SessionTransport.ServerSentEvents);
+        using var http = new HttpClient { BaseAddress = _server.BaseUri };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "events/" + await client.Session)
+        {
+            Content = new UnknownLengthContent($$"""{"op":"join","room":"r","id":1,"pad":"{{new string('x', 1100)}}"}"""),
+        };
+
+        using var response = await http.SendAsync(request);
+
+        Assert.Null(request.Content.Headers.ContentLength);
+        await AssertErrorAsync(response, HttpStatusCode.RequestEntityTooLarge, ErrorCodes.BadRequest);
+        Assert.Equal(0, _server.Hub.RoomCount);
+    }
+
+    [Fact]
     public async Task APostFromAForeignOriginIs403()
     {
         await using var client = (HttpStreamClient)await _server.ConnectAsync(SessionTransport.ServerSentEvents);
@@ -179,6 +196,26 @@ public sealed class StreamCommandsTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, late.Response.StatusCode);
         Assert.Equal(0, _server.Registry.Count);
+    }
+
+    /// <summary>A JSON body sent chunked: no Content-Length for the server to refuse it by.</summary>
+    private sealed class UnknownLengthContent : HttpContent
+    {
+        private readonly byte[] _body;
+
+        public UnknownLengthContent(string json)
+        {
+            _body = System.Text.Encoding.UTF8.GetBytes(json);
+            Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => stream.WriteAsync(_body).AsTask();
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 
     private static async Task AssertErrorAsync(HttpResponseMessage response, HttpStatusCode status, string code)
