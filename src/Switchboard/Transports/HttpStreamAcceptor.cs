@@ -39,7 +39,15 @@ internal sealed class HttpStreamAcceptor(
         }
 
         var settings = options.Value;
-        await StartStreamAsync(context, framing).ConfigureAwait(false);
+        try
+        {
+            await StartStreamAsync(context, framing).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            // The client left before the stream started: there is no session to run.
+            return;
+        }
         var cursor = framing.CarriesIds ? StreamCursor.Parse(context.Request.Headers[LastEventIdHeader], settings.Limits.MaxRoomsPerConnection) : null;
         using var transport = new HttpStreamTransport(context, framing, cursor, settings.Heartbeat, metrics);
         if (ticket.Identity.Identity is not { } identity)

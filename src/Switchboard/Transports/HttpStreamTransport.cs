@@ -32,6 +32,7 @@ internal sealed partial class HttpStreamTransport : ITransport
     private readonly PipeWriter _body;
     private readonly IStreamFraming _framing;
     private readonly StreamCursor? _cursor;
+    private readonly KeyValuePair<string, (string Epoch, ulong Offset)>[] _resume;
     private readonly SwitchboardMetrics _metrics;
     private readonly Channel<byte[]> _inbox = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(InboxCapacity)
     {
@@ -66,6 +67,8 @@ internal sealed partial class HttpStreamTransport : ITransport
         _body = context.Response.BodyWriter;
         _framing = framing;
         _cursor = cursor;
+        // Taken now: once the session runs, the cursor belongs to the send loop.
+        _resume = cursor?.Rooms.ToArray() ?? [];
         _metrics = metrics;
         HeartbeatInterval = TimeSpan.FromSeconds(heartbeat.IntervalSeconds);
         StallTimeout = TimeSpan.FromSeconds(heartbeat.TimeoutSeconds);
@@ -170,7 +173,7 @@ internal sealed partial class HttpStreamTransport : ITransport
         var heartbeat = RunHeartbeatAsync(session, stop.Token);
         try
         {
-            foreach (var (room, (epoch, offset)) in _cursor?.Rooms.ToArray() ?? [])
+            foreach (var (room, (epoch, offset)) in _resume)
             {
                 if (session.IsClosing)
                 {
