@@ -95,6 +95,29 @@ public static class ServerMessages
         return Finish(w);
     }
 
+    /// <summary>
+    /// The reply to a leave: <c>{"op":"reply","id":...,"room":R}</c>. It names the room so that an
+    /// HTTP stream can drop it from its event ids.
+    /// </summary>
+    public static byte[] LeaveReply(ReadOnlySpan<byte> id, string room)
+    {
+        var w = StartReply(id);
+        w.WriteString("room"u8, room);
+        return Finish(w);
+    }
+
+    /// <summary>
+    /// The last message of a server-sent-events or HTTP stream, which has no close frame:
+    /// <c>{"op":"close","code":C,"reason":R}</c>, with the code a WebSocket would have closed with.
+    /// </summary>
+    public static byte[] Close(int code, string reason)
+    {
+        var w = Start("close"u8);
+        w.WriteNumber("code"u8, code);
+        w.WriteString("reason"u8, reason);
+        return Finish(w);
+    }
+
     /// <summary>The reply to a publish: <c>{"op":"reply","id":...,"offset":N,"epoch":E}</c>.</summary>
     public static byte[] PublishReply(ReadOnlySpan<byte> id, StreamPosition position)
     {
@@ -106,10 +129,16 @@ public static class ServerMessages
     /// <summary>
     /// The reply to a join or history: the room's current position, whether recovery succeeded
     /// (when asked), and <paramref name="publications"/>, each an encoded <see cref="Message"/>.
+    /// A join reply names its <paramref name="room"/>: an HTTP stream builds its event ids from it.
     /// </summary>
-    public static byte[] StreamReply(ReadOnlySpan<byte> id, StreamPosition position, bool? recovered, IReadOnlyList<byte[]>? publications)
+    public static byte[] StreamReply(ReadOnlySpan<byte> id, StreamPosition position, bool? recovered, IReadOnlyList<byte[]>? publications, string? room = null)
     {
         var w = StartReply(id);
+        if (room is not null)
+        {
+            w.WriteString("room"u8, room);
+        }
+
         WritePosition(w, position);
         if (recovered is { } value)
         {

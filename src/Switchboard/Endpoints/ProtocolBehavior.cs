@@ -179,7 +179,7 @@ internal sealed partial class ProtocolBehavior(
         var error = await hub.LeaveAsync(connection, command.Room!, connection.Aborted).ConfigureAwait(false);
         if (error is null && command.HasId)
         {
-            connection.TryEnqueue(OutboundFrame.Text(ServerMessages.Ack(command.Id.Span)));
+            connection.TryEnqueue(OutboundFrame.Text(ServerMessages.LeaveReply(command.Id.Span, command.Room!)));
         }
 
         return error;

@@ -21,7 +21,9 @@ namespace Microsoft.AspNetCore.Builder;
 public static class SwitchboardEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps <c>/ws</c>, <c>/rooms/{room}</c>, <c>/echo</c>, the HTTP API (<c>/api/*</c>) and the JS client
+    /// Maps <c>/ws</c>, <c>/rooms/{room}</c>, <c>/echo</c>, the protocol's HTTP streams (<c>/events</c>
+    /// as server-sent events, <c>/stream</c> as newline-delimited JSON, commands posted to
+    /// <c>/events/{session}</c>), the HTTP API (<c>/api/*</c>) and the JS client
     /// (<c>/switchboard.js</c>) under <paramref name="prefix"/>, and the probes <c>/healthz</c> (alive),
     /// <c>/readyz</c> (ready) and, when <c>AddSwitchboardTelemetry()</c> was called, <c>/metrics</c>
     /// (Prometheus text from OpenTelemetry) at the root; each path is an option (<c>Switchboard:Paths</c>),
@@ -63,6 +65,11 @@ public static class SwitchboardEndpointRouteBuilderExtensions
                 : Results.BadRequest("room must be 1-128 characters of A-Z a-z 0-9 _ - : . @ / = +\n").ExecuteAsync(context));
         group.Map(paths.Echo, (HttpContext context, WebSocketAcceptor acceptor, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
             acceptor.RunAsync(context, new EchoBehavior(metrics, options.Value.Limits)));
+        group.MapGet(paths.Events, (HttpContext context, HttpStreamAcceptor acceptor, ProtocolBehavior behavior) =>
+            acceptor.RunAsync(context, behavior, ServerSentEventsFraming.Instance));
+        group.MapMethods(paths.Stream, [HttpMethods.Get, HttpMethods.Post], (HttpContext context, HttpStreamAcceptor acceptor, ProtocolBehavior behavior) =>
+            acceptor.RunAsync(context, behavior, NdjsonFraming.Instance));
+        group.MapPost(paths.EventCommands, StreamCommandEndpoint.PostAsync);
         ApiEndpoints.Map(group, paths.Api);
         ClientScriptEndpoints.Map(group, paths);
         HealthEndpoints.Map(endpoints, paths);

@@ -60,7 +60,10 @@ public static class SwitchboardServiceCollectionExtensions
         services.TryAddSingleton<Admission>();
         services.TryAddSingleton<ApiKeyFilter>();
         services.TryAddSingleton<SessionHost>();
+        services.TryAddSingleton<AdmissionGate>();
         services.TryAddSingleton<WebSocketAcceptor>();
+        services.TryAddSingleton<HttpStreamAcceptor>();
+        services.TryAddSingleton<StreamSessions>();
         services.TryAddSingleton<ProtocolBehavior>();
         services.AddHealthChecks()
             .AddCheck<BrokerHealthCheck>("switchboard-broker", tags: [HealthEndpoints.ReadyTag])

@@ -128,7 +128,7 @@ public sealed partial class SwitchboardHub
         if (!id.IsEmpty)
         {
             var publications = since is null ? null : read.Publications.Select(p => p.Json).ToArray();
-            first.Add(OutboundFrame.Text(ServerMessages.StreamReply(id.Span, read.Top, read.Recovered, publications)));
+            first.Add(OutboundFrame.Text(ServerMessages.StreamReply(id.Span, read.Top, read.Recovered, publications, room)));
         }
         else if (since is not null)
         {

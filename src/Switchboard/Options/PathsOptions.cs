@@ -15,6 +15,15 @@ public sealed class PathsOptions
     /// <summary>The echo WebSocket endpoint.</summary>
     public string Echo { get; set; } = "/echo";
 
+    /// <summary>The server-sent-events stream of the protocol (<c>GET</c>, <c>text/event-stream</c>).</summary>
+    public string Events { get; set; } = "/events";
+
+    /// <summary>Where an HTTP stream's commands are posted; must contain the <c>{session}</c> parameter.</summary>
+    public string EventCommands { get; set; } = "/events/{session}";
+
+    /// <summary>The protocol as newline-delimited JSON over one HTTP response (<c>GET</c> or <c>POST</c>), for clients without <c>EventSource</c>.</summary>
+    public string Stream { get; set; } = "/stream";
+
     /// <summary>The base of the HTTP API (<c>/api/publish</c>, <c>/api/rooms</c>, ...).</summary>
     public string Api { get; set; } = "/api";
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
-using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -20,9 +19,7 @@ namespace Switchboard.Transports;
 /// </summary>
 internal sealed class WebSocketAcceptor(
     SessionHost sessions,
-    IConnectionIdentifier identifier,
-    Admission admission,
-    ShutdownState shutdown,
+    AdmissionGate gate,
     SwitchboardMetrics metrics,
     IOptions<SwitchboardOptions> options,
     ILogger<WebSocketAcceptor> logger)
@@ -32,98 +29,29 @@ internal sealed class WebSocketAcceptor(
         // A child of the upgrade request's span. The session host ends it once the session is open;
         // the dispose ends it on every other way out (refused, failed).
         using var connect = Spans.StartConnect();
-        if (await RefuseUpgradeAsync(context, connect).ConfigureAwait(false))
-        {
-            return;
-        }
-
-        // The address's own limits come before the node's: an upgrade refused for its address must not
-        // spend a token of the node-wide bucket that every other client shares.
-        var address = Admission.ClientAddress(context);
-        if (!admission.TryAcceptFrom(address))
-        {
-            context.Response.Headers.RetryAfter = "1";
-            await RespondAsync(context, StatusCodes.Status429TooManyRequests, "too many new connections from this address, retry shortly", connect).ConfigureAwait(false);
-            return;
-        }
-
-        if (!admission.TryCountIp(address))
-        {
-            await RespondAsync(context, StatusCodes.Status429TooManyRequests, "too many connections from this address", connect).ConfigureAwait(false);
-            return;
-        }
-
-        var anonymousCounted = false;
-        try
-        {
-            if (!admission.TryAcceptNow())
-            {
-                context.Response.Headers.RetryAfter = "1";
-                await RespondAsync(context, StatusCodes.Status503ServiceUnavailable, "too many new connections, retry shortly", connect).ConfigureAwait(false);
-                return;
-            }
-
-            var session = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-            var identity = await identifier.IdentifyAsync(context, session).ConfigureAwait(false);
-            if (identity.Deferred && !behavior.AcceptsDeferredAuth)
-            {
-                identity = IdentityResult.Refuse(CloseCodes.Unauthorized, "a token is required on this endpoint");
-            }
-
-            if (identity.Identity is { IsAnonymous: true })
-            {
-                anonymousCounted = admission.TryCountAnonymous(address);
-                if (!anonymousCounted)
-                {
-                    await RespondAsync(context, StatusCodes.Status429TooManyRequests, "too many anonymous connections from this address", connect).ConfigureAwait(false);
-                    return;
-                }
-            }
-
-            var (socket, stream) = await AcceptAsync(context).ConfigureAwait(false);
-            // Disposed here whichever way the connection ends, refused or not (disposing twice is harmless).
-            using var transport = new WebSocketTransport(socket, stream, options.Value.Limits, metrics);
-            if (identity.Identity is null && !identity.Deferred)
-            {
-                await CloseRefusedAsync(socket, identity.CloseCode, identity.Reason!, connect).ConfigureAwait(false);
-                return;
-            }
-
-            await sessions.RunAsync(transport, session, identity.Identity, behavior, context.Request.Path, (code, reason) => CloseRefusedAsync(socket, code, reason, connect), connect).ConfigureAwait(false);
-        }
-        finally
-        {
-            admission.ReleaseIp(address);
-            if (anonymousCounted)
-            {
-                admission.ReleaseAnonymous(address);
-            }
-        }
-    }
-
-    /// <summary>Answers the upgrade with an HTTP status when it must not go ahead; true when it did.</summary>
-    private async Task<bool> RefuseUpgradeAsync(HttpContext context, Activity? connect)
-    {
         if (!context.WebSockets.IsWebSocketRequest)
         {
-            await RespondAsync(context, StatusCodes.Status400BadRequest, "this endpoint speaks WebSocket only", connect).ConfigureAwait(false);
-            return true;
+            await AdmissionGate.RespondAsync(context, StatusCodes.Status400BadRequest, "this endpoint speaks WebSocket only", connect).ConfigureAwait(false);
+            return;
         }
 
-        if (shutdown.IsDraining)
+        using var ticket = await gate.EnterAsync(context, behavior.AcceptsDeferredAuth, connect).ConfigureAwait(false);
+        if (ticket is null)
         {
-            await RespondAsync(context, StatusCodes.Status503ServiceUnavailable, "server shutting down", connect).ConfigureAwait(false);
-            return true;
+            return;
         }
 
-        if (!admission.IsOriginAllowed(context))
+        var identity = ticket.Identity;
+        var (socket, stream) = await AcceptAsync(context).ConfigureAwait(false);
+        // Disposed here whichever way the connection ends, refused or not (disposing twice is harmless).
+        using var transport = new WebSocketTransport(socket, stream, options.Value.Limits, metrics);
+        if (identity.Identity is null && !identity.Deferred)
         {
-            Log.OriginRefused(logger, context.Request.Headers.Origin.ToString());
-            await RespondAsync(context, StatusCodes.Status403Forbidden, "origin not allowed", connect).ConfigureAwait(false);
-            return true;
+            await CloseRefusedAsync(socket, identity.CloseCode, identity.Reason!, connect).ConfigureAwait(false);
+            return;
         }
 
-        return false;
+        await sessions.RunAsync(transport, ticket.Session, identity.Identity, behavior, context.Request.Path, (code, reason) => CloseRefusedAsync(socket, code, reason, connect), connect).ConfigureAwait(false);
     }
 
     private Task<(WebSocket Socket, LingeringStream? Stream)> AcceptAsync(HttpContext context)
@@ -162,12 +90,5 @@ internal sealed class WebSocketAcceptor(
         {
             socket.Dispose();
         }
-    }
-
-    private static Task RespondAsync(HttpContext context, int status, string reason, Activity? connect)
-    {
-        Spans.RefusedUpgrade(connect, status, reason);
-        context.Response.StatusCode = status;
-        return context.Response.WriteAsJsonAsync(new { error = new { code = status == StatusCodes.Status403Forbidden ? ErrorCodes.Forbidden : "refused", message = reason } });
     }
 }

@@ -144,7 +144,7 @@ public sealed class HistoryAndRecoveryTests : IAsyncLifetime
         await JoinAndPublishAsync(bob, "news", 2);
 
         var joined = await alice.RequestAsync("""{"op":"join","room":"news"}""");
-        Assert.Equal(["op", "id", "offset", "epoch"], joined.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["op", "id", "room", "offset", "epoch"], joined.EnumerateObject().Select(p => p.Name));
         Assert.Equal(2UL, joined.GetProperty("offset").GetUInt64());
     }
 
