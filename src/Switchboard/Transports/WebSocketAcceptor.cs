@@ -81,8 +81,14 @@ internal sealed class WebSocketAcceptor(
             }
 
             var (socket, stream) = await AcceptAsync(context).ConfigureAwait(false);
+            // Whoever completed the upgrade (this node or, on HTTP/2, the framework) answered the offer in this header.
+            if (context.Response.Headers.SecWebSocketExtensions.Count > 0)
+            {
+                metrics.ConnectionsCompressed.Add(1);
+            }
+
             // Disposed here whichever way the connection ends, refused or not (disposing twice is harmless).
-            using var transport = new WebSocketTransport(socket, stream, options.Value.Limits, metrics);
+            using var transport = new WebSocketTransport(socket, stream, options.Value.Limits, options.Value.Compression, metrics);
             if (identity.Identity is null && !identity.Deferred)
             {
                 await CloseRefusedAsync(socket, identity.CloseCode, identity.Reason!, connect).ConfigureAwait(false);
@@ -137,7 +143,7 @@ internal sealed class WebSocketAcceptor(
             SubProtocol = offered ? DefaultConnectionIdentifier.SubProtocol : null,
             KeepAliveInterval = TimeSpan.FromSeconds(settings.Heartbeat.IntervalSeconds),
             KeepAliveTimeout = TimeSpan.FromSeconds(settings.Heartbeat.TimeoutSeconds),
-        });
+        }, settings.Compression);
     }
 
     /// <summary>
