@@ -81,18 +81,19 @@ internal sealed class WebSocketAcceptor(
             }
 
             var (socket, stream) = await AcceptAsync(context).ConfigureAwait(false);
-            // Whoever completed the upgrade (this node or, on HTTP/2, the framework) answered the offer in this header.
-            if (context.Response.Headers.SecWebSocketExtensions.Count > 0)
-            {
-                metrics.ConnectionsCompressed.Add(1);
-            }
-
             // Disposed here whichever way the connection ends, refused or not (disposing twice is harmless).
             using var transport = new WebSocketTransport(socket, stream, options.Value.Limits, options.Value.Compression, metrics);
             if (identity.Identity is null && !identity.Deferred)
             {
                 await CloseRefusedAsync(socket, identity.CloseCode, identity.Reason!, connect).ConfigureAwait(false);
                 return;
+            }
+
+            // Counted beside the session host's accepted connections. Whoever completed the upgrade
+            // (this node, or the framework on HTTP/2) answered the offer in this header.
+            if (context.Response.Headers.SecWebSocketExtensions.Count > 0)
+            {
+                metrics.ConnectionsCompressed.Add(1);
             }
 
             await sessions.RunAsync(transport, session, identity.Identity, behavior, context.Request.Path, (code, reason) => CloseRefusedAsync(socket, code, reason, connect), connect).ConfigureAwait(false);
