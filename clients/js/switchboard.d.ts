@@ -30,6 +30,16 @@ export interface StreamPosition {
   epoch: string;
 }
 
+/** Options of a JSON publish. */
+export interface PublishOptions {
+  /**
+   * 1-128 characters of `A-Z a-z 0-9 _ - : . @ / = +`, unique per logical publication (a UUID, an
+   * order id). The server appends a publish with a key it saw in the room within its window once;
+   * the client sends it again after a reconnect when the connection dropped before the reply.
+   */
+  idempotencyKey?: string;
+}
+
 /** A room publication. JSON publications have `binary: false`; binary ones carry a `Uint8Array`. */
 export type Message<T = Json> =
   | { room: string; from: string | null; offset: number; data: T; binary: false }
@@ -162,7 +172,7 @@ export declare class Room<T = Json> {
   on<E extends keyof RoomEvents<T>>(event: E, listener: RoomEvents<T>[E]): () => void;
   off<E extends keyof RoomEvents<T>>(event: E, listener: RoomEvents<T>[E]): void;
   /** JSON: resolves with the reply's position. */
-  publish(data: T): Promise<StreamPosition>;
+  publish(data: T, options?: PublishOptions): Promise<StreamPosition>;
   /** Binary: resolves once handed to the socket (binary publishes have no reply). */
   publish(data: Uint8Array | ArrayBuffer): Promise<void>;
   presence(): Promise<Member[]>;

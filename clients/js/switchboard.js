@@ -223,15 +223,20 @@ export class Room extends Emitter {
   /**
    * Publishes JSON data (resolves with `{ offset, epoch }` from the reply) or a binary payload
    * (`Uint8Array`/`ArrayBuffer`; resolves once sent, as binary publishes have no reply).
+   * `options.idempotencyKey` (JSON only) makes the publish safe to repeat: the server appends it
+   * once per room within its window, so when the connection drops before the reply, the client
+   * sends it again after reconnecting instead of rejecting with `disconnected`.
    */
-  publish(data) {
+  publish(data, options = {}) {
     if (this._left) return Promise.reject(new SwitchboardError("not_joined", `left ${this.name}`));
     if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
       const bytes = data instanceof Uint8Array ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
       // Encoded now: the frame is a copy, so changing the buffer after publish() changes nothing.
       return this.#client._enqueue({ binary: encodeBinaryPublish(this.name, bytes) });
     }
-    return this.#client._enqueue({ command: { op: "publish", room: this.name, data } }).then((r) => ({ offset: r.offset, epoch: r.epoch }));
+    const command = { op: "publish", room: this.name, data };
+    if (options.idempotencyKey !== undefined) command.idempotencyKey = options.idempotencyKey;
+    return this.#client._enqueue({ command }).then((r) => ({ offset: r.offset, epoch: r.epoch }));
   }
 
   /** The room's members: `[{ user, connections }]`. */
@@ -499,7 +504,9 @@ export class Switchboard extends Emitter {
       }
     }
     const d = deferred();
-    const entry = { binary: item.binary, json, op: item.command?.op, resolve: d.resolve, reject: d.reject };
+    // A command the server de-duplicates may be sent again when its connection drops before the reply.
+    const repeatable = typeof item.command?.idempotencyKey === "string";
+    const entry = { binary: item.binary, json, op: item.command?.op, repeatable, resolve: d.resolve, reject: d.reject };
     if (this.#state === "connected" && this.#ws?.readyState === OPEN) {
       this.#transmit(entry);
     } else {
@@ -518,7 +525,12 @@ export class Switchboard extends Emitter {
       entry.resolve(undefined);
       return;
     }
-    this.#request(entry.json, entry.op, (reply) => entry.resolve(reply), (error) => entry.reject(error));
+    this.#request(entry.json, entry.op, (reply) => entry.resolve(reply), (error) => {
+      // In flight when the socket dropped: back in the queue, in the order sent (pending requests
+      // fail in id order, before anything else can be queued), for the next connection.
+      if (error.code === "disconnected" && entry.repeatable) this.#queue.push(entry);
+      else entry.reject(error);
+    });
   }
 
   /**

@@ -38,12 +38,17 @@ internal static class Commands
     });
 
     /// <summary><paramref name="json"/> is validated here, so malformed data fails the caller instead of drawing a bad_request.</summary>
-    public static byte[] Publish(long id, string room, ReadOnlySpan<byte> json)
+    public static byte[] Publish(long id, string room, ReadOnlySpan<byte> json, string? idempotencyKey = null)
     {
         var buffer = new ArrayBufferWriter<byte>(json.Length + 64);
         using (var w = Start(buffer, "publish", id))
         {
             w.WriteString("room"u8, room);
+            if (idempotencyKey is not null)
+            {
+                w.WriteString("idempotencyKey"u8, idempotencyKey);
+            }
+
             w.WritePropertyName("data"u8);
             w.WriteRawValue(json);
             w.WriteEndObject();

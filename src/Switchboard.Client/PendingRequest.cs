@@ -38,6 +38,9 @@ internal sealed class PendingRequest(long id, ReadOnlyMemory<byte> frame, WebSoc
     /// <summary>Completed with a clone of the reply, or failed with the error reply or a client-side failure.</summary>
     public TaskCompletionSource<JsonElement> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Whether the server de-duplicates it (a publish with an idempotency key), so it may be written again on the next connection after its own dropped.</summary>
+    public bool Repeatable { get; init; }
+
     /// <summary>Runs on the receive loop before anything that follows the reply is handled (join recovery needs that order).</summary>
     public Action<JsonElement>? OnReply { get; init; }
 

@@ -223,7 +223,9 @@ public sealed partial class SwitchboardClient
     /// <summary>
     /// What was queued on a dead connection but never written goes back to the front of the offline
     /// queue, in order; what was written and not answered fails with <c>disconnected</c>, since
-    /// nobody can tell whether the server carried it out.
+    /// nobody can tell whether the server carried it out, unless it is a publish with an idempotency
+    /// key: the server carries that out once whatever happens, so it goes back to the front too,
+    /// ahead of the unwritten ones (it was written before them).
     /// </summary>
     private void RequeueAfter(ClientSession session)
     {
@@ -256,11 +258,36 @@ public sealed partial class SwitchboardClient
             }
         }
 
+        var repeat = new List<PendingRequest>();
         foreach (var (id, request) in _pending)
         {
             if (request.Written && _pending.TryRemove(id, out _) && request.Kind != RequestKind.Internal)
             {
-                request.Fail(disconnected);
+                if (request.Repeatable && !request.Completion.Task.IsCompleted)
+                {
+                    repeat.Add(request);
+                }
+                else
+                {
+                    request.Fail(disconnected);
+                }
+            }
+        }
+
+        // Ids are taken in call order, which is the order the offline queue and the writer keep.
+        repeat.Sort((a, b) => a.Id.CompareTo(b.Id));
+        lock (_gate)
+        {
+            for (var i = repeat.Count - 1; i >= 0; i--)
+            {
+                if (_closed)
+                {
+                    repeat[i].Fail(ClosedError());
+                }
+                else
+                {
+                    EnqueueOfflineLocked(repeat[i], atFront: true);
+                }
             }
         }
     }

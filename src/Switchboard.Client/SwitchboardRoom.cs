@@ -83,11 +83,28 @@ public sealed class SwitchboardRoom
     public Task<ulong> PublishAsync<T>(T data, CancellationToken cancellationToken = default) =>
         PublishJsonAsync(JsonSerializer.SerializeToUtf8Bytes(data, _client.JsonOptions), cancellationToken);
 
-    /// <summary>As <see cref="PublishAsync{T}"/>, with data that is already UTF-8 JSON (validated before sending).</summary>
-    public async Task<ulong> PublishJsonAsync(ReadOnlyMemory<byte> utf8Json, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// As <see cref="PublishAsync{T}(T, CancellationToken)"/>, with <paramref name="options"/>: with an
+    /// <see cref="PublishOptions.IdempotencyKey"/>, a publish whose connection dropped before the reply
+    /// is written again on the next connection instead of failing with <see cref="ClientErrorCodes.Disconnected"/>,
+    /// and the server appends it once.
+    /// </summary>
+    public Task<ulong> PublishAsync<T>(T data, PublishOptions options, CancellationToken cancellationToken = default) =>
+        PublishJsonAsync(JsonSerializer.SerializeToUtf8Bytes(data, _client.JsonOptions), options, cancellationToken);
+
+    /// <summary>As <see cref="PublishAsync{T}(T, CancellationToken)"/>, with data that is already UTF-8 JSON (validated before sending).</summary>
+    public Task<ulong> PublishJsonAsync(ReadOnlyMemory<byte> utf8Json, CancellationToken cancellationToken = default) =>
+        PublishJsonAsync(utf8Json, options: null, cancellationToken);
+
+    /// <summary>As <see cref="PublishAsync{T}(T, PublishOptions, CancellationToken)"/>, with data that is already UTF-8 JSON (validated before sending).</summary>
+    public async Task<ulong> PublishJsonAsync(ReadOnlyMemory<byte> utf8Json, PublishOptions? options, CancellationToken cancellationToken = default)
     {
         var id = _client.NextId();
-        var request = new PendingRequest(id, Commands.Publish(id, Name, utf8Json.Span), WebSocketMessageType.Text, RequestKind.Queueable);
+        var key = options?.IdempotencyKey;
+        var request = new PendingRequest(id, Commands.Publish(id, Name, utf8Json.Span, key), WebSocketMessageType.Text, RequestKind.Queueable)
+        {
+            Repeatable = key is not null,
+        };
         var reply = await _client.RequestAsync(request, cancellationToken).ConfigureAwait(false);
         return reply.GetProperty("offset").GetUInt64();
     }

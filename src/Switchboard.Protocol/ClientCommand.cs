@@ -28,6 +28,13 @@ public readonly record struct ClientCommand
     /// <summary>The <c>token</c> of an <c>auth</c> or <c>refresh</c>.</summary>
     public string? Token { get; init; }
 
+    /// <summary>
+    /// The <c>idempotencyKey</c> of a <c>publish</c>, validated against <see cref="NameRules"/>: a
+    /// retry with the same key in the same room within the window appends nothing and answers with
+    /// the first publication's position.
+    /// </summary>
+    public string? IdempotencyKey { get; init; }
+
     /// <summary>The <c>limit</c> of a <c>history</c>, if any.</summary>
     public int? Limit { get; init; }
 

@@ -91,6 +91,10 @@ public static class CommandParser
                 fields.Data = json[start..(int)reader.BytesConsumed];
                 fields.HasData = true;
             }
+            else if (name.SequenceEqual("idempotencyKey"u8))
+            {
+                fields.IdempotencyKey = ReadString(ref reader, "idempotencyKey", ref fields);
+            }
             else if (name.SequenceEqual("since"u8))
             {
                 ReadSince(ref reader, ref fields);
@@ -265,6 +269,11 @@ public static class CommandParser
             error = new ProtocolError(ErrorCodes.InvalidField, "data is required");
         }
 
+        if (error.Code is null && fields.IdempotencyKey is { } key && !NameRules.IsValid(key))
+        {
+            error = new ProtocolError(ErrorCodes.InvalidField, "idempotencyKey must be 1-128 characters of A-Z a-z 0-9 _ - : . @ / = +");
+        }
+
         if (error.Code is not null)
         {
             return false;
@@ -280,6 +289,7 @@ public static class CommandParser
             Since = fields.Since,
             Limit = fields.Limit,
             Token = fields.Token,
+            IdempotencyKey = op is CommandOp.Publish ? fields.IdempotencyKey : null,
         };
         return true;
     }
@@ -304,6 +314,7 @@ public static class CommandParser
         public StreamPosition? Since;
         public string? Token;
         public int? Limit;
+        public string? IdempotencyKey;
         public ProtocolError? Error;
 
         public void Fail(string code, string message) => Error ??= new ProtocolError(code, message);

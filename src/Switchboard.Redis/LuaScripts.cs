@@ -53,12 +53,22 @@ internal static class LuaScripts
     /// Takes the room's next offset, appends the publication to the stream (bounded by count, and by
     /// age from its oldest end) and publishes it on the room channel, all at once. It also marks the
     /// room active (for the nodes' loss probes) and keeps its keys without expiry while any node has
-    /// members, or expiring after the key TTL otherwise.
-    /// KEYS: meta, stream, members, active. ARGV: channel, candidate epoch, history size, history TTL ms, key TTL ms,
+    /// members, or expiring after the key TTL otherwise. With a fifth key (a publish's idempotency
+    /// key, in the room's hash slot) that already holds a position, it does nothing and returns that
+    /// position; otherwise it stores the new one there for the window.
+    /// KEYS: meta, stream, members, active[, idempotency]. ARGV: channel, candidate epoch, history size, history TTL ms, key TTL ms,
     /// t|b (tc|bc with a trace context), from, payload, the trace context line (<c>TRACEPARENT[ TRACESTATE]</c>
-    /// and a newline; empty without one), the active set's TTL ms. Returns {offset, epoch, time ms}.
+    /// and a newline; empty without one), the active set's TTL ms, the idempotency window ms.
+    /// Returns {offset, epoch, time ms}, or {offset, epoch, time ms, 1} for a repeated idempotency key.
     /// </summary>
     public const string Publish = Prelude + """
+        if KEYS[5] then
+          local first = redis.call('GET', KEYS[5])
+          if first then
+            local space = string.find(first, ' ', 1, true)
+            return {tonumber(string.sub(first, 1, space - 1)), string.sub(first, space + 1), now, 1}
+          end
+        end
         local size = tonumber(ARGV[3])
         local epoch = ensure_epoch(KEYS[1], KEYS[2], ARGV[2], size, ARGV[5])
         local top = redis.call('HINCRBY', KEYS[1], 'top', 1)
@@ -88,6 +98,9 @@ internal static class LuaScripts
         redis.call('ZADD', KEYS[4], now, ARGV[1])
         redis.call('PEXPIRE', KEYS[4], ARGV[10])
         redis.call('PUBLISH', ARGV[1], message)
+        if KEYS[5] then
+          redis.call('SET', KEYS[5], string.format('%d %s', top, epoch), 'PX', ARGV[11])
+        end
         return {top, epoch, now}
         """;
 

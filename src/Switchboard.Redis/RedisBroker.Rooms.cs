@@ -16,8 +16,18 @@ public sealed partial class RedisBroker
     /// as soon as the script returns, before this method does (so a publisher sees its message
     /// before its reply); other nodes get it by pub/sub, and this node skips the echo.
     /// </remarks>
-    public async ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken)
+    public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken) =>
+        PublishAsync(room, from, payload, isBinary, idempotencyKey: null, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// The idempotency key lives in Redis beside the room's stream (in its hash slot) for the window,
+    /// so a retry reaching another node finds it too; the script checks it and appends atomically.
+    /// </remarks>
+    public async ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, string? idempotencyKey, CancellationToken cancellationToken)
     {
+        // Keys are ignored when the window is off, as the in-memory broker does.
+        idempotencyKey = _history.IdempotencyWindowSeconds > 0 ? idempotencyKey : null;
         var data = MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
             ? segment.Array
             : payload.ToArray();
@@ -29,10 +39,24 @@ public sealed partial class RedisBroker
             Keys.RoomChannelName(room), NewEpoch(), _history.Size, HistoryTtlMilliseconds, KeyTtlMilliseconds,
             (isBinary ? "b" : "t") + (trace is null ? string.Empty : "c"), from ?? string.Empty, data,
             trace is null ? string.Empty : ChannelMessages.TraceLine(trace), 2 * ProbeWindowMilliseconds,
+            (long)(_history.IdempotencyWindowSeconds * 1000),
         ];
-        var result = (RedisResult[])(await EvalAsync(LuaScripts.Publish, Keys.PublishKeys(room), arguments, cancellationToken).ConfigureAwait(false))!;
+        var result = (RedisResult[])(await EvalAsync(LuaScripts.Publish, Keys.PublishKeys(room, idempotencyKey), arguments, cancellationToken).ConfigureAwait(false))!;
         var offset = (ulong)(long)result[0];
         var epoch = (string)result[1]!;
+        var repeated = result.Length > 3;
+        if (repeated)
+        {
+            // The first publish delivers its publication; a retry on the node where it is still on its
+            // way waits for it as that publish does, so the publisher sees its message before the reply.
+            if (_rooms.TryGetValue(room, out var roomFeed) && roomFeed.IsEpoch(epoch))
+            {
+                await WaitDeliveredAsync(roomFeed, offset, cancellationToken).ConfigureAwait(false);
+            }
+
+            return new StreamPosition(offset, epoch);
+        }
+
         if (_rooms.TryGetValue(room, out var feed))
         {
             var publication = new Publication(room, offset, from, payload, isBinary, DateTimeOffset.FromUnixTimeMilliseconds((long)result[2]))
@@ -45,15 +69,29 @@ public sealed partial class RedisBroker
             try
             {
                 await _workers.PostAsync(feed.Worker, new DeliveryItem(feed, RedisValue.Null, publication, epoch)).AsTask().WaitAsync(OperationTimeout, cancellationToken).ConfigureAwait(false);
-                await feed.WaitDeliveredAsync(offset).WaitAsync(OperationTimeout + GapWait, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
                 // Delivered later, or the members are closed with 4002 and recover it.
+                return new StreamPosition(offset, epoch);
             }
+
+            await WaitDeliveredAsync(feed, offset, cancellationToken).ConfigureAwait(false);
         }
 
         return new StreamPosition(offset, epoch);
+    }
+
+    private async Task WaitDeliveredAsync(RoomFeed feed, ulong offset, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await feed.WaitDeliveredAsync(offset).WaitAsync(OperationTimeout + GapWait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Delivered later, or the members are closed with 4002 and recover it.
+        }
     }
 
     /// <inheritdoc/>

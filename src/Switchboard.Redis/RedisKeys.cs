@@ -24,8 +24,13 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>This node's presence hash in the room.</summary>
     public RedisKey NodePresence(string room, string node) => NodePresencePrefix(room) + node;
 
-    /// <summary>The keys of the publish script: meta, stream, members, the active rooms.</summary>
-    public RedisKey[] PublishKeys(string room) => [Meta(room), Stream(room), Members(room), Active];
+    /// <summary>String: the position (<c>OFFSET EPOCH</c>) the room's publication with this idempotency key took; expires after the window.</summary>
+    public RedisKey PublishKey(string room, string idempotencyKey) => $"{prefix}:{{{room}}}:idem:{idempotencyKey}";
+
+    /// <summary>The keys of the publish script: meta, stream, members, the active rooms, and the idempotency key's when there is one.</summary>
+    public RedisKey[] PublishKeys(string room, string? idempotencyKey = null) => idempotencyKey is null
+        ? [Meta(room), Stream(room), Members(room), Active]
+        : [Meta(room), Stream(room), Members(room), Active, PublishKey(room, idempotencyKey)];
 
     /// <summary>A node's liveness key: exists while the node renews it (every presence interval, expiring after the timeout).</summary>
     public RedisKey Liveness(string node) => LivenessPrefix + node;

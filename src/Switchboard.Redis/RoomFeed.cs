@@ -242,6 +242,15 @@ internal sealed partial class RoomFeed : IDeliveryTarget
         }
     }
 
+    /// <summary>Whether the feed is delivering <paramref name="epoch"/>, so that its offsets are the ones this feed counts.</summary>
+    public bool IsEpoch(string epoch)
+    {
+        lock (_lock)
+        {
+            return _hasBaseline && _epoch == epoch;
+        }
+    }
+
     /// <summary>Completes when offset <paramref name="offset"/> has been handed to the node (or the feed gave up on it).</summary>
     public Task WaitDeliveredAsync(ulong offset)
     {

@@ -150,6 +150,28 @@ describe("recovery", () => {
     assert.ok(reply.offset >= 1);
   });
 
+  it("sends a publish with an idempotency key again after a reconnect, and members get it once", async () => {
+    const author = gatedClient("k-author");
+    const room = author.client.join("keyed");
+    const reader = plainClient("k-reader");
+    const watched = reader.join("keyed");
+    await withTimeout(Promise.all([room.joined, watched.joined]));
+    const seen = collect(watched);
+
+    // The publish lands, but its reply never reaches the author: its socket stops reading, then drops.
+    author.sockets[0].pause();
+    const retried = room.publish({ order: 17 }, { idempotencyKey: "order-17" });
+    await seen.count(1);
+    author.sockets[0].terminate();
+    author.release();
+
+    const position = await withTimeout(retried);
+    assert.equal(position.offset, seen.items[0].offset);
+    await withTimeout(room.publish({ after: "retry" }));
+    await seen.count(2);
+    assert.deepEqual(seen.items.map((m) => m.data), [{ order: 17 }, { after: "retry" }]);
+  });
+
   it("re-joins rooms joined and not left, and forgets rooms left", async () => {
     const member = gatedClient("j-member");
     const kept = member.client.join("kept");

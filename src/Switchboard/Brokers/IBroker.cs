@@ -27,7 +27,16 @@ public interface IBroker
     /// carrying it to other processes if it has any (the Redis broker sends <c>traceparent</c> and
     /// <c>tracestate</c> with the publication).
     /// </remarks>
-    ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken);
+    ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken)
+        => PublishAsync(room, from, payload, isBinary, idempotencyKey: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="PublishAsync(string, string?, ReadOnlyMemory{byte}, bool, CancellationToken)"/>,
+    /// unless a publication with <paramref name="idempotencyKey"/> was appended to the room within
+    /// <c>History:IdempotencyWindowSeconds</c>: then nothing is appended or delivered, and the first
+    /// publication's position is returned (on every node of a distributed broker).
+    /// </summary>
+    ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, string? idempotencyKey, CancellationToken cancellationToken);
 
     /// <summary>Delivers an encoded direct message to every connection of <paramref name="user"/> on every node.</summary>
     ValueTask SendToUserAsync(string user, OutboundFrame frame, CancellationToken cancellationToken);

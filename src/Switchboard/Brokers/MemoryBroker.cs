@@ -68,15 +68,23 @@ public sealed class MemoryBroker : IBroker
     /// Completes once the publication has been handed to the node's members, so a publisher sees its
     /// message before its reply; usually that is before this method returns.
     /// </remarks>
-    public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken)
+    public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken) =>
+        PublishAsync(room, from, payload, isBinary, idempotencyKey: null, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// A repeated key is answered once its first publication has been handed to the node's members,
+    /// as the first publish was, so a retrying publisher still sees its message before its reply.
+    /// </remarks>
+    public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, string? idempotencyKey, CancellationToken cancellationToken)
     {
         // The delivery may run on another publisher's thread: the publication carries its own context.
         var trace = SwitchboardTracing.CurrentPublish?.Context ?? default;
         while (true)
         {
             var stream = _streams.GetOrAdd(room, _newStream);
-            Publication publication;
             StreamPosition position;
+            var repeated = false;
             lock (stream)
             {
                 if (stream.Removed)
@@ -84,14 +92,29 @@ public sealed class MemoryBroker : IBroker
                     continue;
                 }
 
-                publication = stream.Append(from, payload, isBinary, _time.GetUtcNow(), trace);
-                position = stream.Position;
+                var now = _time.GetUtcNow();
+                if (idempotencyKey is not null && stream.Keys.TryGet(idempotencyKey, now, out var first))
+                {
+                    position = new StreamPosition(first, stream.Epoch);
+                    repeated = true;
+                }
+                else
+                {
+                    position = new StreamPosition(stream.Append(from, payload, isBinary, now, trace).Offset, stream.Epoch);
+                    if (idempotencyKey is not null)
+                    {
+                        stream.Keys.Remember(idempotencyKey, position.Offset, now);
+                    }
+                }
             }
 
-            EnforceNodeBudget();
+            if (!repeated)
+            {
+                EnforceNodeBudget();
+                stream.Deliveries.Deliver(Handler);
+            }
 
-            stream.Deliveries.Deliver(Handler);
-            var delivered = stream.Deliveries.WhenDelivered(publication.Offset);
+            var delivered = stream.Deliveries.WhenDelivered(position.Offset);
             return delivered.IsCompletedSuccessfully
                 ? ValueTask.FromResult(position)
                 : AwaitDeliveredAsync(delivered, position, cancellationToken);

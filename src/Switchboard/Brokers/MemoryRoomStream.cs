@@ -26,6 +26,7 @@ internal sealed class MemoryRoomStream
     {
         Room = room;
         _ledger = ledger;
+        Keys = new RecentPublishKeys(TimeSpan.FromSeconds(ledger.Options.IdempotencyWindowSeconds), ledger.Options.IdempotencyKeysPerRoom);
         // 8 random bytes: a restarted node or a forgotten stream must never reuse an epoch a client holds.
         Epoch = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
     }
@@ -51,6 +52,9 @@ internal sealed class MemoryRoomStream
 
     /// <summary>Bytes of history the room holds, as the budgets count them.</summary>
     public long RetainedBytes { get; private set; }
+
+    /// <summary>The idempotency keys of recent publications and the offsets they took.</summary>
+    public RecentPublishKeys Keys { get; }
 
     /// <summary>Publications appended but not yet handed to the node.</summary>
     public DeliveryLine Deliveries { get; } = new();

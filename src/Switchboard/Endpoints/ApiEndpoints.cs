@@ -74,7 +74,12 @@ internal static class ApiEndpoints
                 return Error(ErrorCodes.InvalidField, "data is required");
             }
 
-            var position = await hub.PublishAsync(room, null, RawJson(data), isBinary: false, context.RequestAborted).ConfigureAwait(false);
+            if (OptionalName(body.RootElement, "idempotencyKey", out var idempotencyKey) is { } badKey)
+            {
+                return badKey;
+            }
+
+            var position = await hub.PublishAsync(room, null, RawJson(data), isBinary: false, idempotencyKey, context.RequestAborted).ConfigureAwait(false);
             return Results.Json(new { offset = position.Offset, epoch = position.Epoch });
         }
     }
@@ -197,6 +202,19 @@ internal static class ApiEndpoints
 
         value = element.GetString()!;
         return NameRules.IsValid(value) ? null : Error(code, $"{field} must be 1-128 characters of A-Z a-z 0-9 _ - : . @ / = +");
+    }
+
+    private static IResult? OptionalName(JsonElement body, string field, out string? value)
+    {
+        value = null;
+        if (!body.TryGetProperty(field, out _))
+        {
+            return null;
+        }
+
+        var bad = RequiredName(body, field, ErrorCodes.InvalidField, out var present);
+        value = present;
+        return bad;
     }
 
     private static ReadOnlyMemory<byte> RawJson(JsonElement element) =>

@@ -198,7 +198,7 @@ internal sealed partial class ProtocolBehavior(
         }
 
         // The receive buffer is reused after this command; the publication keeps its own copy for history.
-        var position = await hub.PublishAsync(command.Room!, connection.User, command.Data.ToArray(), isBinary: false, connection.Aborted).ConfigureAwait(false);
+        var position = await hub.PublishAsync(command.Room!, connection.User, command.Data.ToArray(), isBinary: false, command.IdempotencyKey, connection.Aborted).ConfigureAwait(false);
         if (command.HasId)
         {
             connection.TryEnqueue(OutboundFrame.Text(ServerMessages.PublishReply(command.Id.Span, position)));

@@ -156,22 +156,30 @@ public sealed partial class SwitchboardHub
     /// Publishes to <paramref name="room"/>. The memory broker copies <paramref name="payload"/> into the
     /// publication's frame; another broker may keep it until the publish completes, so it must not change before then.
     /// </summary>
-    public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken)
+    public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken) =>
+        PublishAsync(room, from, payload, isBinary, idempotencyKey: null, cancellationToken);
+
+    /// <summary>
+    /// Publishes to <paramref name="room"/>, or, when <paramref name="idempotencyKey"/> was used there
+    /// within <c>History:IdempotencyWindowSeconds</c>, answers with the first publication's position
+    /// and appends nothing (see <see cref="IBroker"/>).
+    /// </summary>
+    public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, string? idempotencyKey, CancellationToken cancellationToken)
     {
         _metrics.Publications.Add(1);
         // The span starts inside an async method, so that it is current for the broker call and no longer
         // for the caller once the publish completes.
         return SwitchboardTracing.Source.HasListeners()
-            ? TracedPublishAsync(room, from, payload, isBinary, cancellationToken)
-            : _broker.PublishAsync(room, from, payload, isBinary, cancellationToken);
+            ? TracedPublishAsync(room, from, payload, isBinary, idempotencyKey, cancellationToken)
+            : _broker.PublishAsync(room, from, payload, isBinary, idempotencyKey, cancellationToken);
     }
 
-    private async ValueTask<StreamPosition> TracedPublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken)
+    private async ValueTask<StreamPosition> TracedPublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, string? idempotencyKey, CancellationToken cancellationToken)
     {
         using var activity = Spans.Start(SwitchboardTracing.PublishSpan, room, ActivityKind.Producer, "send", "publish");
         try
         {
-            var position = await _broker.PublishAsync(room, from, payload, isBinary, cancellationToken).ConfigureAwait(false);
+            var position = await _broker.PublishAsync(room, from, payload, isBinary, idempotencyKey, cancellationToken).ConfigureAwait(false);
             if (activity is { IsAllDataRequested: true })
             {
                 activity.SetTag(TraceTags.Offset, (long)position.Offset);

@@ -51,4 +51,18 @@ public sealed class HistoryOptions
     /// that clients read later with <c>history</c>.
     /// </summary>
     public bool KeepUnjoinedRooms { get; set; }
+
+    /// <summary>
+    /// How long a publish's <c>idempotencyKey</c> is remembered in its room: a publish with the same key
+    /// within this window appends nothing and answers with the first publication's offset and epoch.
+    /// 0 turns idempotent publishing off (keys are then ignored).
+    /// </summary>
+    public double IdempotencyWindowSeconds { get; set; } = 300;
+
+    /// <summary>
+    /// Most idempotency keys the in-memory broker remembers per room (the oldest forgotten first), so
+    /// that a client inventing a key per publish cannot grow a room without bound. The Redis broker
+    /// keeps each key in Redis for the window instead.
+    /// </summary>
+    public int IdempotencyKeysPerRoom { get; set; } = 1000;
 }

@@ -29,6 +29,8 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
         Require(options.History.MaxBytesPerRoom >= 0, "History:MaxBytesPerRoom", "must be at least 0");
         Require(options.History.MaxBytesPerUser >= 0, "History:MaxBytesPerUser", "must be at least 0");
         Require(options.History.MaxBytesPerNode >= 0, "History:MaxBytesPerNode", "must be at least 0");
+        Require(options.History.IdempotencyWindowSeconds is >= 0 and <= 86400, "History:IdempotencyWindowSeconds", "must be between 0 and 86400");
+        Require(options.History.IdempotencyKeysPerRoom is >= 0 and <= 1_000_000, "History:IdempotencyKeysPerRoom", "must be between 0 and 1000000");
         Require(options.Heartbeat.IntervalSeconds is >= 0.1 and <= 3600, "Heartbeat:IntervalSeconds", "must be between 0.1 and 3600");
         Require(options.Heartbeat.TimeoutSeconds is >= 0.1 and <= 3600, "Heartbeat:TimeoutSeconds", "must be between 0.1 and 3600");
         // zlib cannot deflate with a 256-byte window (RFC 7692 allows 8), so .NET's compressor starts at 9.

@@ -46,6 +46,46 @@ public sealed class FramingTests
     }
 
     [Fact]
+    public async Task APublishWithAnIdempotencyKeyWrittenBeforeTheConnectionDropsIsWrittenAgainOnTheNext()
+    {
+        var keys = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var server = await FakeServer.StartAsync(async peer =>
+        {
+            await peer.SendWelcomeAsync();
+            while (true)
+            {
+                var command = await peer.ReceiveCommandAsync();
+                var id = command.GetProperty("id").GetInt64();
+                if (command.GetProperty("op").GetString() == "join")
+                {
+                    await peer.SendTextAsync($$"""{"op":"reply","id":{{id}},"offset":0,"epoch":"e1"}""");
+                }
+                else if (command.GetProperty("op").GetString() == "publish")
+                {
+                    keys.Enqueue(command.GetProperty("idempotencyKey").GetString()!);
+                    if (keys.Count == 1)
+                    {
+                        // The first connection dies between the publish and its reply.
+                        peer.Socket.Abort();
+                        return;
+                    }
+
+                    await peer.SendTextAsync($$"""{"op":"reply","id":{{id}},"offset":7,"epoch":"e1"}""");
+                }
+            }
+        });
+        await using var client = new SwitchboardClient(server.WsUri, new SwitchboardClientOptions { Backoff = Clients.FastBackoff });
+        await client.ConnectAsync().WaitAsync(Wait.Timeout);
+        var room = client.Join("r");
+        await room.Joined.WaitAsync(Wait.Timeout);
+
+        var offset = await room.PublishAsync("paid", new PublishOptions { IdempotencyKey = "order-17" }).WaitAsync(Wait.Timeout);
+
+        Assert.Equal(7UL, offset);
+        Assert.Equal(["order-17", "order-17"], keys);
+    }
+
+    [Fact]
     public async Task APublishWrittenBeforeTheConnectionDropsFailsWithDisconnected()
     {
         var publishSeen = Wait.Signal<bool>();

@@ -261,7 +261,42 @@ public abstract class BrokerContractTests : IAsyncLifetime
         await Eventually.TrueAsync(() => node.Handler.Offsets(room).Contains(read.Top.Offset + 1), "the publication after the rejoin was delivered");
     }
 
+    [Fact]
+    public async Task ARepeatedIdempotencyKeyAppendsNothingAndAnswersWithTheFirstPosition()
+    {
+        var node = await StartNodeAsync();
+        var room = NewRoom();
+        await node.Broker.SubscribeRoomAsync(room, Timeout());
+
+        var first = await Publish(node, room, "once", "order-17");
+        var retry = await Publish(node, room, "once, retried", "order-17");
+        var next = await Publish(node, room, "another", "order-18");
+
+        Assert.Equal(first, retry);
+        Assert.Equal(first.Offset + 1, next.Offset);
+        var read = await Read(node, room, null, 10);
+        Assert.Equal(["once", "another"], read.Publications.Select(p => Encoding.UTF8.GetString(p.Payload.Span)));
+        await Eventually.TrueAsync(() => node.Handler.Offsets(room).Length >= 2, "both publications were delivered");
+        Assert.Equal([first.Offset, next.Offset], node.Handler.Offsets(room));
+    }
+
+    [Fact]
+    public async Task AnIdempotencyKeyBelongsToItsRoom()
+    {
+        var node = await StartNodeAsync();
+        var (room, other) = (NewRoom(), NewRoom());
+
+        await Publish(node, room, "here", "same-key");
+        var there = await Publish(node, other, "there", "same-key");
+
+        Assert.Equal(1UL, there.Offset);
+        Assert.Single((await Read(node, other, null, 10)).Publications);
+    }
+
     protected static CancellationToken Timeout() => new CancellationTokenSource(Deadline).Token;
+
+    protected static async Task<StreamPosition> Publish(BrokerNode node, string room, string text, string idempotencyKey) =>
+        await node.Broker.PublishAsync(room, "tester", Encoding.UTF8.GetBytes(text), isBinary: false, idempotencyKey, Timeout());
 
     protected static async Task<StreamPosition> Publish(BrokerNode node, string room, string text) =>
         await node.Broker.PublishAsync(room, "tester", Encoding.UTF8.GetBytes(text), isBinary: false, Timeout());

@@ -123,7 +123,7 @@ public sealed class RoomCoordinationTests
 
         public ValueTask<StreamRead> ReadStreamAsync(string room, StreamPosition? since, int limit, CancellationToken cancellationToken) => Inner.ReadStreamAsync(room, since, limit, cancellationToken);
 
-        public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken) => Inner.PublishAsync(room, from, payload, isBinary, cancellationToken);
+        public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, string? idempotencyKey, CancellationToken cancellationToken) => Inner.PublishAsync(room, from, payload, isBinary, idempotencyKey, cancellationToken);
 
         public ValueTask PublishPresenceAsync(string room, Connections.OutboundFrame frame, CancellationToken cancellationToken) => Inner.PublishPresenceAsync(room, frame, cancellationToken);
 

@@ -70,7 +70,7 @@ public sealed class ScriptedBroker : IBroker
         return NextRead;
     }
 
-    public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, CancellationToken cancellationToken)
+    public ValueTask<StreamPosition> PublishAsync(string room, string? from, ReadOnlyMemory<byte> payload, bool isBinary, string? idempotencyKey, CancellationToken cancellationToken)
     {
         _calls.Enqueue("publish " + room);
         if (PublishFailure is { } failure)

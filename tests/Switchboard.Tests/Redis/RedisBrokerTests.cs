@@ -60,6 +60,28 @@ public sealed class RedisBrokerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARetryOnAnotherNodeWithTheSameIdempotencyKeyAppendsNothing()
+    {
+        var (a, b) = (await StartAsync(), await StartAsync());
+        var room = NewRoom();
+        await a.Broker.SubscribeRoomAsync(room, Timeout());
+        await b.Broker.SubscribeRoomAsync(room, Timeout());
+
+        var first = await a.Broker.PublishAsync(room, "tester", Encoding.UTF8.GetBytes("paid"), isBinary: false, "order-17", Timeout());
+        var retry = await b.Broker.PublishAsync(room, "tester", Encoding.UTF8.GetBytes("paid"), isBinary: false, "order-17", Timeout());
+        var next = await Publish(b, room, "shipped");
+
+        Assert.Equal(first, retry);
+        Assert.Equal(first.Offset + 1, next.Offset);
+        Assert.Equal(2, (await Read(a, room)).Publications.Count);
+        foreach (var node in new[] { a, b })
+        {
+            await Eventually.TrueAsync(() => node.Handler.Offsets(room).Length >= 2, "both publications reached the node");
+            Assert.Equal([first.Offset, next.Offset], node.Handler.Offsets(room));
+        }
+    }
+
+    [Fact]
     public async Task AGapLeftByALostMessageIsFilledFromTheStreamBeforeLaterOffsets()
     {
         var (a, b) = (await StartAsync(), await StartAsync());

@@ -46,6 +46,7 @@ internal static class LoadCommand
             url, mode, clients, publishers, rate, duration, warmup, payload, room, rooms, serverPid, concurrency, window,
             drain, processes, sources, users, warmupConnections, deflate, chat, prime, json, minThroughput, maxP99, minConnectRate, maxBytes, workerIndex,
             Soak.SoakCommand.Create(),
+            Soak.SoakReportCommand.Create(),
         };
 
         root.SetAction(async (parse, cancellationToken) =>

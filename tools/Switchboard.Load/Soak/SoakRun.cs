@@ -18,6 +18,7 @@ internal sealed class SoakRun(SoakSettings settings)
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private long _published;
     private long _publishFailures;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _publishFailureReasons = new(StringComparer.Ordinal);
 
     public async Task<SoakReport> RunAsync(CancellationToken cancellationToken)
     {
@@ -71,6 +72,7 @@ internal sealed class SoakRun(SoakSettings settings)
             HostileClosed = _tally.HostileClosed,
             Published = Interlocked.Read(ref _published),
             PublishFailures = Interlocked.Read(ref _publishFailures),
+            PublishFailureReasons = new SortedDictionary<string, long>(_publishFailureReasons, StringComparer.Ordinal),
         };
     }
 
@@ -130,12 +132,25 @@ internal sealed class SoakRun(SoakSettings settings)
         try
         {
             using var response = await http.PostAsJsonAsync("api/publish", new { room, data = new { n } });
-            Interlocked.Increment(ref response.IsSuccessStatusCode ? ref _published : ref _publishFailures);
+            if (response.IsSuccessStatusCode)
+            {
+                Interlocked.Increment(ref _published);
+            }
+            else
+            {
+                PublishFailed(((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
-            Interlocked.Increment(ref _publishFailures);
+            PublishFailed(ex is TaskCanceledException ? "timeout" : "connection: " + ex.Message);
         }
+    }
+
+    private void PublishFailed(string reason)
+    {
+        Interlocked.Increment(ref _publishFailures);
+        _publishFailureReasons.AddOrUpdate(reason, 1, static (_, count) => count + 1);
     }
 
     /// <summary>Every second, a 60th of the minute's share of members drops (half abruptly) and comes back with <c>since</c>.</summary>
