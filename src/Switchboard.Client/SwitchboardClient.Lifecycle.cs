@@ -91,6 +91,12 @@ public sealed partial class SwitchboardClient
         socket.Options.AddSubProtocol(SubProtocol);
         socket.Options.KeepAliveInterval = _options.KeepAliveInterval;
         socket.Options.KeepAliveTimeout = _options.KeepAliveTimeout;
+        if (_options.Compression)
+        {
+            // The defaults offer what a browser offers ("permessage-deflate; client_max_window_bits")
+            // and accept whatever windows and context takeover the server answers within them.
+            socket.Options.DangerousDeflateOptions = new WebSocketDeflateOptions();
+        }
         if (token is not null)
         {
             socket.Options.AddSubProtocol("bearer." + token);

@@ -45,6 +45,14 @@ public sealed class SwitchboardClientOptions
     /// <summary>The largest frame the client accepts from the server; a bigger one closes the connection with 1009 and reconnects.</summary>
     public int MaxReceiveBytes { get; init; } = 64 * 1024 * 1024;
 
+    /// <summary>
+    /// Whether the client offers permessage-deflate (RFC 7692), as browsers always do. The server decides:
+    /// it accepts only with <c>Switchboard:Compression:Enabled</c>, and by default answers without
+    /// context takeover, so neither side keeps a compressor between messages. Worth it for large
+    /// messages on slow or metered links; it costs CPU on both sides.
+    /// </summary>
+    public bool Compression { get; init; }
+
     /// <summary>Time allowed for the upgrade and the server's <c>welcome</c>.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

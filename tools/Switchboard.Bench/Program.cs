@@ -9,6 +9,12 @@ using Switchboard.Identity;
 using Switchboard.Metrics;
 using Switchboard.Options;
 
+if (args is ["deflate", ..])
+{
+    await DeflateBench.RunAsync(args);
+    return;
+}
+
 var members = args.Length > 0 ? int.Parse(args[0]) : 10_000;
 var publishEvery = args.Length > 1 ? int.Parse(args[1]) : 0;
 var services = new ServiceCollection().AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddEnvironmentVariables().Build()).AddLogging().AddSwitchboard().BuildServiceProvider();

@@ -20,7 +20,7 @@ internal static class LoadRunner
         deadline.CancelAfter(options.Deadline);
         await using var cluster = LoadCluster.Start(options, rawArgs);
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cluster.CoordinatorGone);
-        using var connector = new WebSocketConnector(options.Target, options.SourceAddresses);
+        using var connector = new WebSocketConnector(options.Target, options.SourceAddresses, options.Deflate);
         var context = new RunContext(options, cluster, connector, abort.Token);
 
         var loadAtStart = Metrics.CpuMeter.LoadAverage();

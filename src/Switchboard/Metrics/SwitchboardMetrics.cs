@@ -18,6 +18,7 @@ public sealed class SwitchboardMetrics
         ArgumentNullException.ThrowIfNull(meterFactory);
         Meter = meterFactory.Create(MeterName);
         ConnectionsAccepted = Meter.CreateCounter<long>("switchboard.connections.accepted", description: "WebSocket connections accepted.");
+        ConnectionsCompressed = Meter.CreateCounter<long>("switchboard.connections.compressed", description: "WebSocket connections accepted with permessage-deflate negotiated.");
         MessagesIn = Meter.CreateCounter<long>("switchboard.messages.in", description: "Messages received from clients.");
         MessagesOut = Meter.CreateCounter<long>("switchboard.messages.out", description: "Messages written to clients (a batched frame counts each message).");
         BytesIn = Meter.CreateCounter<long>("switchboard.bytes.in", description: "Payload bytes received from clients.");
@@ -27,7 +28,7 @@ public sealed class SwitchboardMetrics
         Errors = Meter.CreateCounter<long>("switchboard.errors", description: "Error replies sent to clients, by error code.");
         Closes = Meter.CreateCounter<long>("switchboard.closes", description: "Connections closed by the server, by close code.");
         // Untagged counters are exported from zero, so rate() and alerts work before the first event.
-        foreach (var counter in new[] { ConnectionsAccepted, MessagesIn, MessagesOut, BytesIn, BytesOut, Publications, SlowConsumerDisconnects })
+        foreach (var counter in new[] { ConnectionsAccepted, ConnectionsCompressed, MessagesIn, MessagesOut, BytesIn, BytesOut, Publications, SlowConsumerDisconnects })
         {
             counter.Add(0);
         }
@@ -38,6 +39,9 @@ public sealed class SwitchboardMetrics
 
     /// <summary>WebSocket connections accepted.</summary>
     public Counter<long> ConnectionsAccepted { get; }
+
+    /// <summary>WebSocket connections accepted with permessage-deflate negotiated.</summary>
+    public Counter<long> ConnectionsCompressed { get; }
 
     /// <summary>Messages received from clients.</summary>
     public Counter<long> MessagesIn { get; }

@@ -21,6 +21,9 @@ public sealed class SwitchboardOptions
     /// <summary>Per-room history retention.</summary>
     public HistoryOptions History { get; set; } = new();
 
+    /// <summary>permessage-deflate on WebSocket connections (off by default).</summary>
+    public CompressionOptions Compression { get; set; } = new();
+
     /// <summary>WebSocket ping interval and timeout.</summary>
     public HeartbeatOptions Heartbeat { get; set; } = new();
 

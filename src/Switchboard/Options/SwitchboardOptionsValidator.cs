@@ -33,6 +33,9 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
         Require(options.History.IdempotencyKeysPerRoom is >= 0 and <= 1_000_000, "History:IdempotencyKeysPerRoom", "must be between 0 and 1000000");
         Require(options.Heartbeat.IntervalSeconds is >= 0.1 and <= 3600, "Heartbeat:IntervalSeconds", "must be between 0.1 and 3600");
         Require(options.Heartbeat.TimeoutSeconds is >= 0.1 and <= 3600, "Heartbeat:TimeoutSeconds", "must be between 0.1 and 3600");
+        // zlib cannot deflate with a 256-byte window (RFC 7692 allows 8), so .NET's compressor starts at 9.
+        Require(options.Compression.WindowBits is >= 9 and <= 15, "Compression:WindowBits", "must be between 9 and 15");
+        Require(options.Compression.MinMessageBytes >= 0, "Compression:MinMessageBytes", "must be at least 0");
         Require(options.Shutdown.DrainSeconds is >= 0 and <= 3600, "Shutdown:DrainSeconds", "must be between 0 and 3600");
         Require(limits.PublishesPerSecond > 0, "Limits:PublishesPerSecond", "must be greater than 0");
         Require(limits.PublishBurst >= 1, "Limits:PublishBurst", "must be at least 1");

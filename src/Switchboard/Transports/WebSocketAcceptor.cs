@@ -44,11 +44,18 @@ internal sealed class WebSocketAcceptor(
         var identity = ticket.Identity;
         var (socket, stream) = await AcceptAsync(context).ConfigureAwait(false);
         // Disposed here whichever way the connection ends, refused or not (disposing twice is harmless).
-        using var transport = new WebSocketTransport(socket, stream, options.Value.Limits, metrics);
+        using var transport = new WebSocketTransport(socket, stream, options.Value.Limits, options.Value.Compression, metrics);
         if (identity.Identity is null && !identity.Deferred)
         {
             await CloseRefusedAsync(socket, identity.CloseCode, identity.Reason!, connect).ConfigureAwait(false);
             return;
+        }
+
+        // Counted beside the session host's accepted connections. Whoever completed the upgrade
+        // (this node, or the framework on HTTP/2) answered the offer in this header.
+        if (context.Response.Headers.SecWebSocketExtensions.Count > 0)
+        {
+            metrics.ConnectionsCompressed.Add(1);
         }
 
         await sessions.RunAsync(transport, ticket.Session, identity.Identity, behavior, context.Request.Path, (code, reason) => CloseRefusedAsync(socket, code, reason, connect), connect).ConfigureAwait(false);
@@ -65,7 +72,7 @@ internal sealed class WebSocketAcceptor(
             SubProtocol = offered ? DefaultConnectionIdentifier.SubProtocol : null,
             KeepAliveInterval = TimeSpan.FromSeconds(settings.Heartbeat.IntervalSeconds),
             KeepAliveTimeout = TimeSpan.FromSeconds(settings.Heartbeat.TimeoutSeconds),
-        });
+        }, settings.Compression);
     }
 
     /// <summary>

@@ -14,8 +14,9 @@ namespace Switchboard.Transports;
 /// <param name="socket">The accepted socket.</param>
 /// <param name="stream">The stream below it when this node completed the upgrade itself; null when the framework did (the linger is then only a short wait).</param>
 /// <param name="limits">Message size and close timing.</param>
+/// <param name="compression">Which messages are worth compressing, when the peer negotiated permessage-deflate.</param>
 /// <param name="metrics">Bytes in.</param>
-internal sealed class WebSocketTransport(WebSocket socket, LingeringStream? stream, LimitsOptions limits, SwitchboardMetrics metrics) : ITransport
+internal sealed class WebSocketTransport(WebSocket socket, LingeringStream? stream, LimitsOptions limits, CompressionOptions compression, SwitchboardMetrics metrics) : ITransport
 {
     // Most commands are small; start there and grow towards Limits:MaxMessageBytes only when needed.
     private const int InitialReceiveBufferBytes = 4096;
@@ -26,8 +27,17 @@ internal sealed class WebSocketTransport(WebSocket socket, LingeringStream? stre
 
     private int _disposed;
 
+    /// <summary>
+    /// Writes one message as one frame. A message under <see cref="CompressionOptions.MinMessageBytes"/>
+    /// goes uncompressed even on a deflate connection (the flag means nothing on any other): deflating
+    /// it would cost a compressor's set-up for a few bytes saved, or none.
+    /// </summary>
     public ValueTask SendAsync(ReadOnlyMemory<byte> data, bool isBinary, CancellationToken cancellationToken) =>
-        socket.SendAsync(data, isBinary ? WebSocketMessageType.Binary : WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+        socket.SendAsync(
+            data,
+            isBinary ? WebSocketMessageType.Binary : WebSocketMessageType.Text,
+            data.Length < compression.MinMessageBytes ? WebSocketMessageFlags.EndOfMessage | WebSocketMessageFlags.DisableCompression : WebSocketMessageFlags.EndOfMessage,
+            cancellationToken);
 
     public async ValueTask CloseAsync(int code, string reason, CancellationToken cancellationToken)
     {

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Switchboard.Options;
 
 namespace Switchboard.Transports;
 
@@ -16,12 +17,16 @@ internal static class WebSocketUpgrade
 {
     private const string AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-    public static async Task<(WebSocket Socket, LingeringStream? Stream)> AcceptAsync(HttpContext context, WebSocketAcceptContext accept)
+    public static async Task<(WebSocket Socket, LingeringStream? Stream)> AcceptAsync(HttpContext context, WebSocketAcceptContext accept, CompressionOptions compression)
     {
         var upgrade = context.Features.Get<IHttpUpgradeFeature>();
         var key = context.Request.Headers.SecWebSocketKey.ToString();
         if (upgrade is not { IsUpgradableRequest: true } || key.Length == 0)
         {
+            // The framework negotiates deflate itself here; it never asks the client to drop its context.
+            accept.DangerousEnableCompression = compression.Enabled;
+            accept.DisableServerContextTakeover = !compression.ContextTakeover;
+            accept.ServerMaxWindowBits = compression.WindowBits;
             return (await context.WebSockets.AcceptWebSocketAsync(accept).ConfigureAwait(false), null);
         }
 
@@ -38,6 +43,12 @@ internal static class WebSocketUpgrade
             headers.SecWebSocketProtocol = subProtocol;
         }
 
+        WebSocketDeflateOptions? deflate = null;
+        if (compression.Enabled && DeflateNegotiation.TryNegotiate(context.Request.Headers.SecWebSocketExtensions, compression, out deflate, out var extension))
+        {
+            headers.SecWebSocketExtensions = extension;
+        }
+
         var stream = new LingeringStream(await upgrade.UpgradeAsync().ConfigureAwait(false), context.Abort);
         var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
         {
@@ -45,6 +56,7 @@ internal static class WebSocketUpgrade
             SubProtocol = accept.SubProtocol,
             KeepAliveInterval = accept.KeepAliveInterval ?? TimeSpan.FromSeconds(30),
             KeepAliveTimeout = accept.KeepAliveTimeout ?? Timeout.InfiniteTimeSpan,
+            DangerousDeflateOptions = deflate,
         });
         return (socket, stream);
     }

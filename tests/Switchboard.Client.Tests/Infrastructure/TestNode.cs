@@ -34,6 +34,8 @@ public sealed class TestNode : IAsyncDisposable
     /// <summary>A client for the HTTP API (allowed without a key here).</summary>
     public HttpClient Http { get; }
 
+    public IServiceProvider Services => _app.Services;
+
     public ConnectionRegistry Registry => _app.Services.GetRequiredService<ConnectionRegistry>();
 
     public static async Task<TestNode> StartAsync(IDictionary<string, string?>? settings = null, int port = 0)

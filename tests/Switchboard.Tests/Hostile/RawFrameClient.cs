@@ -156,6 +156,6 @@ internal sealed class RawFrameClient : IDisposable
         _socket.Dispose();
     }
 
-    private Task UpgradeAsync(Uri server, string pathAndQuery, CancellationToken cancellationToken) =>
+    private Task<string> UpgradeAsync(Uri server, string pathAndQuery, CancellationToken cancellationToken) =>
         RawUpgrade.PerformAsync(_stream, server, pathAndQuery, cancellationToken);
 }

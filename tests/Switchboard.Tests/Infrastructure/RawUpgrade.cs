@@ -6,8 +6,11 @@ namespace Switchboard.Tests.Infrastructure;
 /// <summary>The WebSocket upgrade done by hand over a raw stream, for peers that must misbehave afterwards.</summary>
 public static class RawUpgrade
 {
-    /// <summary>Sends the upgrade request and reads the 101 response; throws <see cref="IOException"/> if refused.</summary>
-    public static async Task PerformAsync(Stream stream, Uri server, string pathAndQuery, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends the upgrade request (with <paramref name="extraHeaders"/>, whole <c>Name: value</c> lines)
+    /// and reads the 101 response, whose head it returns; throws <see cref="IOException"/> if refused.
+    /// </summary>
+    public static async Task<string> PerformAsync(Stream stream, Uri server, string pathAndQuery, CancellationToken cancellationToken, params string[] extraHeaders)
     {
         var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
         var request =
@@ -16,7 +19,9 @@ public static class RawUpgrade
             "Upgrade: websocket\r\n" +
             "Connection: Upgrade\r\n" +
             $"Sec-WebSocket-Key: {key}\r\n" +
-            "Sec-WebSocket-Version: 13\r\n\r\n";
+            "Sec-WebSocket-Version: 13\r\n" +
+            string.Concat(extraHeaders.Select(header => header + "\r\n")) +
+            "\r\n";
         await stream.WriteAsync(Encoding.ASCII.GetBytes(request), cancellationToken);
 
         // Byte by byte, so that no frame the server sends right after the 101 is swallowed with the headers.
@@ -34,5 +39,7 @@ public static class RawUpgrade
         {
             throw new IOException("the WebSocket upgrade was refused: " + status);
         }
+
+        return response;
     }
 }

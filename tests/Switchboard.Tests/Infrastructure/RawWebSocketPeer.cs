@@ -154,7 +154,7 @@ public sealed class RawWebSocketPeer : IDisposable
         _socket.Dispose();
     }
 
-    private Task UpgradeAsync(Uri server, string pathAndQuery, CancellationToken cancellationToken) =>
+    private Task<string> UpgradeAsync(Uri server, string pathAndQuery, CancellationToken cancellationToken) =>
         RawUpgrade.PerformAsync(_stream, server, pathAndQuery, cancellationToken);
 
     private async Task SendFrameAsync(byte opcode, byte[] payload)

@@ -41,6 +41,7 @@ public static class UpgradeProbe
         using var response = await invoker.SendAsync(request, timeout.Token);
         // After a 101 the content is the raw WebSocket stream: disposing the response drops it.
         var body = response.StatusCode == HttpStatusCode.SwitchingProtocols ? string.Empty : await response.Content.ReadAsStringAsync(timeout.Token);
-        return new UpgradeAnswer(response.StatusCode, response.Headers.RetryAfter?.ToString(), body);
+        var extensions = response.Headers.TryGetValues("Sec-WebSocket-Extensions", out var values) ? string.Join(", ", values) : null;
+        return new UpgradeAnswer(response.StatusCode, response.Headers.RetryAfter?.ToString(), body, extensions);
     }
 }

@@ -31,6 +31,9 @@ internal static class LoadCommand
         var sources = new Option<string[]>("--source-address") { Description = "Loopback source address(es) to bind, round-robin (e.g. 127.0.0.2), for more than ~28,000 connections to one server port.", AllowMultipleArgumentsPerToken = true };
         var users = new Option<int>("--users") { Description = "Spread the clients over this many user ids (dev identity, ?user=), round-robin; 0 = one user per connection. Fewer users, fewer presence events; the server allows Limits:MaxConnectionsPerUser (100) per user.", DefaultValueFactory = _ => 0 };
         var warmupConnections = new Option<int>("--warmup-connections") { Description = "Connect/idle: open and close this many connections before measuring (warms the server's JIT and pools).", DefaultValueFactory = _ => 1_000 };
+        var deflate = new Option<bool>("--deflate") { Description = "Offer permessage-deflate on every connection, as a browser does; the server accepts with Switchboard:Compression:Enabled." };
+        var chat = new Option<bool>("--chat-payload") { Description = "Fanout/latency: publish chat-like text (words from a small vocabulary, a user id) instead of one repeated letter; for compression ratios." };
+        var prime = new Option<int>("--prime-bytes") { Description = "Idle: after joining, publish one message of about this many bytes to each room, so every connection has compressed once.", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Also print the merged result as one JSON line." };
         var minThroughput = new Option<double?>("--min-throughput") { Description = "Budget: fail if fanout/latency deliveries per second are below this." };
         var maxP99 = new Option<double?>("--max-p99-ms") { Description = "Budget: fail if the p99 delivery latency exceeds this many milliseconds." };
@@ -41,7 +44,7 @@ internal static class LoadCommand
         var root = new RootCommand("Switchboard load tool: fan-out throughput, delivery latency, connect rate and idle memory of a Switchboard server on this machine.")
         {
             url, mode, clients, publishers, rate, duration, warmup, payload, room, rooms, serverPid, concurrency, window,
-            drain, processes, sources, users, warmupConnections, json, minThroughput, maxP99, minConnectRate, maxBytes, workerIndex,
+            drain, processes, sources, users, warmupConnections, deflate, chat, prime, json, minThroughput, maxP99, minConnectRate, maxBytes, workerIndex,
             Soak.SoakCommand.Create(),
             Soak.SoakReportCommand.Create(),
         };
@@ -79,6 +82,9 @@ internal static class LoadCommand
             options = options with
             {
                 Json = parse.GetValue(json),
+                Deflate = parse.GetValue(deflate),
+                ChatPayload = parse.GetValue(chat),
+                PrimeBytes = Math.Max(0, parse.GetValue(prime)),
                 Users = parse.GetValue(users),
                 WarmupConnections = Math.Max(0, parse.GetValue(warmupConnections)),
                 MinThroughput = parse.GetValue(minThroughput),

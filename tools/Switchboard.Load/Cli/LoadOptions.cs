@@ -66,6 +66,18 @@ internal sealed record LoadOptions
     /// </summary>
     public int Users { get; init; }
 
+    /// <summary>Whether every connection offers permessage-deflate, as browsers do (the server decides).</summary>
+    public bool Deflate { get; init; }
+
+    /// <summary>Fan-out and latency: publications carry chat-like text (words, a user) instead of one repeated letter.</summary>
+    public bool ChatPayload { get; init; }
+
+    /// <summary>
+    /// Idle mode: after every connection joined, one publication of about this many bytes goes to each
+    /// room, so every connection has compressed (and with context takeover, kept its compressor) once.
+    /// </summary>
+    public int PrimeBytes { get; init; }
+
     public double? MinThroughput { get; init; }
 
     public double? MaxP99Milliseconds { get; init; }

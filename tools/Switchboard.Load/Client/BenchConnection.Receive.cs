@@ -153,6 +153,7 @@ internal sealed partial class BenchConnection
     private void HandleFrame(ReadOnlySpan<byte> frame)
     {
         var now = _recordLatency ? Stopwatch.GetTimestamp() : 0;
+        var bytes = frame.Length;
         long messages = 0;
         while (!frame.IsEmpty)
         {
@@ -170,7 +171,7 @@ internal sealed partial class BenchConnection
             Volatile.Write(ref _lastDeliveryTimestamp, now != 0 ? now : Stopwatch.GetTimestamp());
         }
 
-        _counters.AddFrame(messages);
+        _counters.AddFrame(messages, bytes);
     }
 
     /// <summary>Handles one server message; true when it was a delivery of this connection's room.</summary>

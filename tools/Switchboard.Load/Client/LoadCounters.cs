@@ -14,6 +14,7 @@ internal sealed class LoadCounters
     private readonly ConcurrentDictionary<string, long> _otherOps = new(StringComparer.Ordinal);
     private long _delivered;
     private long _frames;
+    private long _messageBytes;
     private long _otherLines;
     private long _malformed;
     private long _aborted;
@@ -42,6 +43,9 @@ internal sealed class LoadCounters
 
     public long Frames => Volatile.Read(ref _frames);
 
+    /// <summary>Bytes of the messages received (after any inflation), every frame of every kind.</summary>
+    public long MessageBytes => Volatile.Read(ref _messageBytes);
+
     public long OtherLines => Volatile.Read(ref _otherLines);
 
     public long Malformed => Volatile.Read(ref _malformed);
@@ -49,9 +53,10 @@ internal sealed class LoadCounters
     /// <summary>Connections that ended without a close frame (reset, EOF).</summary>
     public long Aborted => Volatile.Read(ref _aborted);
 
-    public void AddFrame(long messages)
+    public void AddFrame(long messages, int bytes)
     {
         Interlocked.Increment(ref _frames);
+        Interlocked.Add(ref _messageBytes, bytes);
         if (messages != 0)
         {
             Interlocked.Add(ref _delivered, messages);

@@ -10,7 +10,8 @@ namespace Switchboard.Load.Client;
 /// Opens <see cref="ClientWebSocket"/>s through one shared <see cref="SocketsHttpHandler"/> whose
 /// connect callback pins every socket to the checked loopback target and, when asked, binds a
 /// loopback source address round-robin (more than ~28,000 connections to one server port need more
-/// than one source address).
+/// than one source address). Every socket's stream counts the bytes it receives (<see cref="Received"/>),
+/// and with <c>--deflate</c> every handshake offers permessage-deflate as a browser does.
 /// </summary>
 internal sealed class WebSocketConnector : IDisposable
 {
@@ -24,12 +25,14 @@ internal sealed class WebSocketConnector : IDisposable
     private readonly IPAddress _target;
     private readonly IReadOnlyList<IPAddress> _sources;
     private readonly HttpMessageInvoker _invoker;
+    private readonly bool _deflate;
     private int _nextSource = -1;
 
-    public WebSocketConnector(IPAddress target, IReadOnlyList<IPAddress> sources)
+    public WebSocketConnector(IPAddress target, IReadOnlyList<IPAddress> sources, bool deflate = false)
     {
         _target = target;
         _sources = sources;
+        _deflate = deflate;
         _invoker = new HttpMessageInvoker(new SocketsHttpHandler
         {
             ConnectCallback = ConnectSocketAsync,
@@ -40,6 +43,9 @@ internal sealed class WebSocketConnector : IDisposable
         });
     }
 
+    /// <summary>Bytes the server sent to this process's connections, as they came off the sockets.</summary>
+    public WireTally Received { get; } = new();
+
     /// <summary>Completes the WebSocket handshake; the caller owns the returned socket.</summary>
     public async Task<ClientWebSocket> ConnectAsync(Uri uri, CancellationToken cancellationToken)
     {
@@ -48,6 +54,12 @@ internal sealed class WebSocketConnector : IDisposable
         {
             // The server pings; a client ping per connection would only add noise to the measurement.
             socket.Options.KeepAliveInterval = TimeSpan.Zero;
+            if (_deflate)
+            {
+                // What a browser offers: "permessage-deflate; client_max_window_bits". The server's
+                // answer decides context takeover and windows.
+                socket.Options.DangerousDeflateOptions = new WebSocketDeflateOptions();
+            }
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(ConnectTimeout);
             await socket.ConnectAsync(uri, _invoker, timeout.Token);
@@ -84,7 +96,7 @@ internal sealed class WebSocketConnector : IDisposable
             }
 
             await socket.ConnectAsync(new IPEndPoint(_target, context.DnsEndPoint.Port), cancellationToken);
-            return new NetworkStream(socket, ownsSocket: true);
+            return new CountingStream(new NetworkStream(socket, ownsSocket: true), Received);
         }
         catch
         {

@@ -59,6 +59,11 @@ internal static class IdleMode
             }
             else
             {
+                if (options.PrimeBytes > 0)
+                {
+                    await PrimeAsync(context, specs, connections);
+                }
+
                 await SampleAsync(context, pid, open, result);
                 context.Cluster.Announce("stop", 0);
             }
@@ -100,6 +105,29 @@ internal static class IdleMode
             (result.RssAfter, result.RssAnonAfter) = (sample.Rss, sample.RssAnon);
             context.Progress($"  {second,3} s  server VmRSS {Mib(sample.Rss)}  RssAnon {Mib(sample.RssAnon)}  (this process: {open.Count(c => !c.Ended):N0} open)");
         }
+    }
+
+    /// <summary>
+    /// One publication of about <c>--prime-bytes</c> to each room, from its first member here, so every
+    /// connection has had a message compressed for it: with context takeover the server then keeps
+    /// that connection's compressor, and the RSS shows it. Fire and forget per room, then a settle.
+    /// </summary>
+    private static async Task PrimeAsync(RunContext context, List<ConnectionSpec> specs, IReadOnlyList<BenchConnection?> connections)
+    {
+        var text = System.Text.Encoding.ASCII.GetString(ChatText.Samples(1, context.Options.PrimeBytes)[0]);
+        var rooms = 0;
+        foreach (var (spec, connection) in specs.Zip(connections).DistinctBy(pair => pair.First.Room))
+        {
+            if (connection is { Ended: false })
+            {
+                var frame = System.Text.Encoding.UTF8.GetBytes($"{{\"op\":\"publish\",\"room\":\"{spec.Room}\",\"data\":{{\"text\":\"{text}\"}}}}");
+                await connection.SendAsync(frame, context.Abort);
+                rooms++;
+            }
+        }
+
+        context.Progress($"  primed {rooms:N0} room(s) with one {context.Options.PrimeBytes:N0}-byte publication each; settling");
+        await Task.Delay(WarmupSettle, context.Abort);
     }
 
     private static string RoomFor(string room, int rooms, int index) =>

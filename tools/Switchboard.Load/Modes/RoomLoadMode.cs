@@ -33,7 +33,7 @@ internal static class RoomLoadMode
         var counters = new LoadCounters(recordLatency: latencyMode);
         var settings = new ConnectionSettings(InitialBufferBytes: InitialBufferBytes, RecordLatency: latencyMode, SetupTimeout: TimeSpan.FromSeconds(30));
         var opener = new ConnectionOpener(context.Connector, counters, settings);
-        var window = new WindowMarks(context.Cluster.IsWorker ? null : options.ServerPid);
+        var window = new WindowMarks(context.Cluster.IsWorker ? null : options.ServerPid, context.Connector.Received);
         var result = new RunResult { Mode = options.Mode.ToString().ToLowerInvariant() };
 
         if (context.Cluster.IsWorker)
@@ -73,7 +73,7 @@ internal static class RoomLoadMode
             else
             {
                 var publishers = connections.Skip(options.LocalClients).OfType<BenchConnection>()
-                    .Select(c => new Publisher(c, new PublishFrameWriter(options.Room, options.PayloadBytes)))
+                    .Select(c => new Publisher(c, new PublishFrameWriter(options.Room, options.PayloadBytes, options.ChatPayload)))
                     .ToList();
                 finalOffset = await PublishAsync(context, publishers, members, counters, window, result);
                 context.Cluster.Announce("stop", (long)finalOffset);
@@ -94,6 +94,8 @@ internal static class RoomLoadMode
         result.SetupLatency = opener.SetupLatency.ToData();
         result.WindowDelivered = window.Delivered;
         result.WindowSeconds = window.Seconds;
+        result.WindowWireBytes = window.WireBytes;
+        result.WindowMessageBytes = window.MessageBytes;
         result.ToolCpuSeconds = window.Cpu.SelfSeconds;
         result.ToolGcPauseSeconds = window.Cpu.SelfGcPauseSeconds;
         result.ToolGen2Collections = window.Cpu.SelfGen2Collections;

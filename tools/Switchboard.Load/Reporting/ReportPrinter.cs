@@ -58,6 +58,18 @@ internal static class ReportPrinter
         w.WriteLine($"                  {Figures.OverallThroughput(r):N0} deliveries/s from first publish to last delivery (warm-up and drain included)");
         var perFrame = r.Frames > 0 ? (double)r.Delivered / r.Frames : 0;
         w.WriteLine($"frames            {r.Frames:N0} received, {perFrame:F1} messages per frame on average");
+        if (r.WindowWireBytes > 0)
+        {
+            // Message bytes over wire bytes: what permessage-deflate (--deflate) saves, frame headers included.
+            w.WriteLine($"bytes (window)    {r.WindowMessageBytes:N0} of messages arrived as {r.WindowWireBytes:N0} on the wire: {(double)r.WindowMessageBytes / r.WindowWireBytes:F2}:1, "
+                + $"{(double)r.WindowWireBytes / Math.Max(1, r.WindowDelivered):F1} B per delivery ({(options.Deflate ? "deflate offered" : "no compression offered")})");
+        }
+
+        if (r.ServerCpuSeconds is { } serverCpu && r.WindowDelivered > 0)
+        {
+            w.WriteLine($"server cpu        {serverCpu * 1e6 / r.WindowDelivered:F2} µs per delivery over the window");
+        }
+
         w.WriteLine($"loss              gaps {r.Gaps:N0}, missing at end {r.TailMissing:N0} ({r.MembersBehindAtEnd:N0} member(s) behind), out of order {r.OutOfOrder:N0}, undelivered after a server close {r.UndeliveredAfterClose:N0}");
         PrintCpu(w, r, r.WindowSeconds, "window");
         PrintHistogram(w, "join latency", r.SetupLatency);

@@ -68,6 +68,12 @@ internal sealed class RunResult
 
     public double WindowSeconds { get; set; }
 
+    /// <summary>Bytes received off the sockets during the window: frame headers and payloads as sent (compressed with --deflate).</summary>
+    public long WindowWireBytes { get; set; }
+
+    /// <summary>Bytes of the messages received during the window, inflated.</summary>
+    public long WindowMessageBytes { get; set; }
+
     public long FirstPublishTimestamp { get; set; }
 
     public long LastDeliveryTimestamp { get; set; }
@@ -148,6 +154,8 @@ internal sealed class RunResult
         coordinator.UndeliveredAfterClose = all.Sum(r => r.UndeliveredAfterClose);
         coordinator.MembersBehindAtEnd = all.Sum(r => r.MembersBehindAtEnd);
         coordinator.WindowDelivered = all.Sum(r => r.WindowDelivered);
+        coordinator.WindowWireBytes = all.Sum(r => r.WindowWireBytes);
+        coordinator.WindowMessageBytes = all.Sum(r => r.WindowMessageBytes);
         coordinator.ToolCpuSeconds = all.Sum(r => r.ToolCpuSeconds);
         coordinator.ToolGcPauseSeconds = all.Sum(r => r.ToolGcPauseSeconds);
         coordinator.ToolGen2Collections = all.Sum(r => r.ToolGen2Collections);
