@@ -86,6 +86,8 @@ function fakeClient(options = {}) {
     connectTimeoutMs: CONNECT_TIMEOUT,
     requestTimeoutMs: 0,
     backoff: { baseMs: 100, capMs: 1000, stableMs: STABLE_MS },
+    // The WebSocket path alone: a socket dropped before its welcome would otherwise fall back to SSE.
+    transports: ["websocket"],
     ...options,
   });
   const states = [];
