@@ -3,6 +3,9 @@
 /** JSON data as carried by `publish`, `send`, `message` and `direct`. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
+/** How a connection reaches the server: a WebSocket (`/ws`), or server-sent events (`/events`) plus POSTs. */
+export type Transport = "websocket" | "sse";
+
 /** The connection's lifecycle. */
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "closed";
 
@@ -83,7 +86,8 @@ export interface HistoryResult<T = Json> {
  * An Error with a machine-readable `code`: a server error code (`not_joined`, `forbidden`,
  * `rate_limited`, `invalid_room`, ... see docs/protocol.md) or one of the client's own:
  * `disconnected` (the connection dropped before the reply: the command may or may not have been
- * carried out), `offline_queue_full`, `closed`, `timeout`, `bad_frame`, `refresh_failed`.
+ * carried out), `offline_queue_full`, `closed`, `timeout`, `bad_frame`, `refresh_failed`, `invalid_data`,
+ * `binary_unsupported` (a binary publish on a connection over server-sent events).
  */
 export declare class SwitchboardError extends Error {
   constructor(code: string, message?: string);
@@ -102,6 +106,15 @@ export interface BackoffOptions {
 /** Something `new` can make a WebSocket from: the browser's global, or `ws` in node. */
 export interface WebSocketConstructor {
   new (url: string, protocols?: string | string[]): WebSocketLike;
+}
+
+/** Something `new` can make an EventSource from (the browser's global). */
+export interface EventSourceConstructor {
+  new (url: string): {
+    onmessage: ((event: any) => void) | null;
+    onerror: ((event: any) => void) | null;
+    close(): void;
+  };
 }
 
 /** The part of the WebSocket API the client uses. */
@@ -128,8 +141,24 @@ export interface SwitchboardOptions {
   authMessage?: boolean;
   /** Development only: adds `?user=` (the server must allow `Auth:AllowQueryUser`). */
   user?: string;
-  /** The WebSocket implementation; defaults to `globalThis.WebSocket` (node 20 has none: pass `ws`). */
+  /**
+   * The WebSocket implementation; defaults to `globalThis.WebSocket` (node 20 has none: pass `ws`,
+   * or leave it out to use server-sent events only).
+   */
   WebSocket?: WebSocketConstructor;
+  /**
+   * The transports the client may use, in order of preference (default `["websocket", "sse"]`): a
+   * WebSocket that cannot be opened hands its attempt to server-sent events, see `wsRetryMs`.
+   */
+  transports?: Transport[];
+  /** After a WebSocket failed and SSE worked, reconnects use SSE for this long, then try the WebSocket first again (default 60000). */
+  wsRetryMs?: number;
+  /** The `/events` URL; default: `events` beside the `/ws` path, over http(s) (`wss://h/ws` gives `https://h/events`). */
+  sseUrl?: string;
+  /** The EventSource implementation for SSE; defaults to `globalThis.EventSource`. Without one (node), `fetch` reads the stream. */
+  EventSource?: EventSourceConstructor | null;
+  /** The fetch for the SSE stream (without an EventSource) and for the commands' POSTs; defaults to `globalThis.fetch`. */
+  fetch?: typeof fetch;
   backoff?: BackoffOptions;
   /** Commands kept while disconnected (default 100); beyond it the oldest is rejected with `offline_queue_full`. */
   offlineQueue?: number;
@@ -184,7 +213,7 @@ export declare class Room<T = Json> {
 /** The arguments of a "state" listener: the info's shape follows the state. */
 export type StateChange =
   | [state: "connecting", info: {}]
-  | [state: "connected", info: {}]
+  | [state: "connected", info: { transport: Transport }]
   | [state: "reconnecting", info: ReconnectingInfo]
   | [state: "closed", info: ClosedInfo];
 
@@ -204,6 +233,8 @@ export declare class Switchboard {
   readonly user: string | null;
   /** The session id from the last welcome, or null. */
   readonly session: string | null;
+  /** The transport of the current (or last) connection attempt. */
+  readonly transport: Transport;
   on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): () => void;
   off<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): void;
   /** Joins now and after every reconnect; the same name gives the same Room until it is left. */
@@ -212,6 +243,27 @@ export declare class Switchboard {
   send(user: string, data: Json): Promise<void>;
   /** Closes for good: state "closed" with code 1000; everything waiting rejects with `closed`. */
   close(): void;
+}
+
+/**
+ * A WebSocket look-alike over server-sent events, as the client uses it: `GET /events` for the
+ * server's messages (an EventSource, or a fetch stream), `send(text)` as ordered POSTs to
+ * `/events/{session}`; the stream's close message becomes the close event's code, an end without
+ * one 1006. It never reconnects by itself.
+ */
+export declare class EventStreamSocket implements WebSocketLike {
+  constructor(url: string, options?: { token?: string | null; EventSource?: EventSourceConstructor | null; fetch?: typeof fetch });
+  readonly readyState: number;
+  binaryType: string;
+  /** The session id from the welcome, or null before it. */
+  readonly session: string | null;
+  /** Throws a `binary_unsupported` SwitchboardError for binary data. */
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: any) => void) | null;
+  onmessage: ((event: { data: string }) => void) | null;
+  onerror: ((event: any) => void) | null;
+  onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
 }
 
 /** The subprotocol offered on every connection. */

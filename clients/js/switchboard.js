@@ -180,6 +180,210 @@ function deferred() {
   return { promise, resolve, reject };
 }
 
+/** Commands waiting for the previous POST are sent together, up to this many bytes per body:
+ * well under the server's default `Limits:MaxMessageBytes` (64 KiB), which answers a larger body 413. */
+const MAX_POST_BATCH_BYTES = 32 * 1024;
+
+/**
+ * A WebSocket look-alike over server-sent events (protocol.md, "Transports"): `GET /events` carries
+ * the server's messages, `send(text)` becomes `POST /events/{session}`. The client drives it exactly
+ * as a WebSocket: `onopen` (at the welcome, once the session id is known), `onmessage` with text,
+ * `onclose` with the code of the stream's close message, or 1006 when the stream ends without one.
+ *
+ * It never reconnects by itself: EventSource would, with `Last-Event-ID`, but the client has its own
+ * backoff and recovery (re-joins with `since`), so the first error or end of the stream closes it.
+ */
+export class EventStreamSocket {
+  /** 0 until the welcome, 1 while open, 3 once closed (no 2: closing takes no round trip). */
+  readyState = 0;
+  binaryType = "arraybuffer";
+  /** The session id from the welcome; the capability to post commands. */
+  session = null;
+  onopen = null;
+  onmessage = null;
+  onerror = null;
+  onclose = null;
+  #url;
+  #fetch;
+  #source = null;
+  #abort = new AbortController();
+  /** Command texts waiting for the POST in flight. */
+  #outbox = [];
+  #posting = false;
+
+  /**
+   * @param {string} url the `/events` URL (http or https), with any `?user=`
+   * @param {{ token?: string | null, EventSource?: any, fetch?: typeof fetch }} [options]
+   *   `EventSource` (default `globalThis.EventSource`) reads the stream when there is one; otherwise
+   *   a `fetch` response is read as `text/event-stream` (node).
+   */
+  constructor(url, options = {}) {
+    const u = new URL(url, globalThis.location?.href);
+    // EventSource sends no headers: the token can only travel in the URL.
+    if (options.token) u.searchParams.set("token", options.token);
+    this.#url = u;
+    this.#fetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
+    const EventSourceClass = options.EventSource === undefined ? globalThis.EventSource : options.EventSource;
+    if (typeof EventSourceClass === "function") {
+      const source = new EventSourceClass(u.href);
+      this.#source = source;
+      source.onmessage = (event) => this.#onData(event.data);
+      source.onerror = () => this.#end(1006, "the event stream failed or ended");
+    } else if (typeof this.#fetch === "function") {
+      this.#read().catch((error) => this.#end(1006, `the event stream failed: ${error?.message ?? error}`));
+    } else {
+      throw new TypeError("no EventSource and no fetch: server-sent events are not available");
+    }
+  }
+
+  /**
+   * Queues a command text; POSTs go out one at a time, in order, each carrying every command that
+   * waited for the previous one (newline-separated, as one `/ws` frame).
+   * @param {string} text
+   */
+  send(text) {
+    if (typeof text !== "string") throw new SwitchboardError("binary_unsupported", "binary publishes need a WebSocket (/ws)");
+    if (this.readyState === 0) throw new Error("not open yet: no welcome");
+    if (this.readyState !== 1) return;
+    this.#outbox.push(text);
+    if (!this.#posting) this.#post();
+  }
+
+  /** Ends the session: the server sees the stream closed. No close event follows (the caller closed it). */
+  close() {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.#stop();
+  }
+
+  async #read() {
+    const response = await this.#fetch(this.#url.href, {
+      headers: { accept: "text/event-stream" },
+      cache: "no-store",
+      signal: this.#abort.signal,
+    });
+    const type = response.headers.get("content-type") ?? "";
+    if (!response.ok || !type.startsWith("text/event-stream")) {
+      await response.body?.cancel().catch(() => {});
+      this.#end(1006, `GET ${this.#url.pathname} answered ${response.status} ${type}`);
+      return;
+    }
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    let data = null;
+    while (this.readyState !== 3) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let newline;
+      while ((newline = buffer.indexOf("\n")) >= 0 && this.readyState !== 3) {
+        let line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        if (line.endsWith("\r")) line = line.slice(0, -1);
+        if (line === "") {
+          // A blank line ends an event; a heartbeat (a comment alone) has no data and is skipped.
+          if (data !== null) this.#onData(data);
+          data = null;
+        } else if (line.startsWith("data:")) {
+          const value = line.slice(line[5] === " " ? 6 : 5);
+          data = data === null ? value : data + "\n" + value;
+        }
+        // Comments (":") and the id, event and retry fields: nothing to do, as the client recovers
+        // with `since` rather than Last-Event-ID.
+      }
+    }
+    reader.cancel().catch(() => {});
+    this.#end(1006, "the event stream ended without a close message");
+  }
+
+  #onData(text) {
+    if (this.readyState === 3) return;
+    // The close message is the stream's close frame; the server writes `op` first in every message.
+    if (text.startsWith('{"op":"close"')) {
+      let close;
+      try {
+        close = JSON.parse(text);
+      } catch {
+        close = null;
+      }
+      if (close?.op === "close") {
+        this.#end(typeof close.code === "number" ? close.code : 1006, String(close.reason ?? ""));
+        return;
+      }
+    }
+    if (this.readyState === 0) {
+      let welcome;
+      try {
+        welcome = JSON.parse(text);
+      } catch {
+        welcome = null;
+      }
+      if (welcome?.op !== "welcome" || typeof welcome.session !== "string") {
+        this.#end(1006, "the event stream did not start with a welcome");
+        return;
+      }
+      this.session = welcome.session;
+      this.readyState = 1;
+      this.onopen?.({});
+      if (this.readyState !== 1) return;
+    }
+    this.onmessage?.({ data: text });
+  }
+
+  async #post() {
+    this.#posting = true;
+    const target = new URL(this.#url.pathname.replace(/\/$/, "") + "/" + encodeURIComponent(this.session), this.#url);
+    try {
+      while (this.#outbox.length > 0 && this.readyState === 1) {
+        let size = this.#outbox[0].length;
+        let count = 1;
+        while (count < this.#outbox.length && size + 1 + this.#outbox[count].length <= MAX_POST_BATCH_BYTES) {
+          size += 1 + this.#outbox[count].length;
+          count++;
+        }
+        const body = this.#outbox.splice(0, count).join("\n");
+        let response;
+        try {
+          response = await this.#fetch(target.href, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body,
+            signal: this.#abort.signal,
+          });
+          await response.body?.cancel().catch(() => {});
+        } catch (error) {
+          this.#end(1006, `POST ${this.#url.pathname}/{session} failed: ${error?.message ?? error}`);
+          return;
+        }
+        if (response.status === 202 || response.ok) continue;
+        // As a WebSocket would end: a body over the size limit is 1009 there; a refused origin or
+        // identity cannot succeed on a new connection either (1008). Anything else (404: the session
+        // is gone; 429, 5xx) drops the connection and the client reconnects and recovers.
+        const code = response.status === 413 ? 1009 : response.status === 403 || response.status === 415 ? 1008 : 1006;
+        this.#end(code, `POST ${this.#url.pathname}/{session} answered ${response.status}`);
+        return;
+      }
+    } finally {
+      this.#posting = false;
+    }
+  }
+
+  #stop() {
+    this.#source?.close();
+    this.#abort.abort();
+    this.#outbox = [];
+  }
+
+  /** The stream is over (close message, error, end): closed once, with one close event. */
+  #end(code, reason) {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.#stop();
+    this.onerror?.({});
+    this.onclose?.({ code, reason, wasClean: code !== 1006 });
+  }
+}
+
 /**
  * One room of a {@link Switchboard} client. Obtained from `client.join(name)`; the client re-joins it
  * after every reconnect and recovers what it missed.
@@ -370,7 +574,11 @@ const DEFAULTS = {
   requestTimeoutMs: 30_000,
   connectTimeoutMs: 15_000,
   refreshLeadMs: 30_000,
+  transports: ["websocket", "sse"],
+  wsRetryMs: 60_000,
 };
+
+const TRANSPORTS = new Set(["websocket", "sse"]);
 
 /**
  * A Switchboard connection that reconnects by itself, re-joins its rooms and recovers missed
@@ -398,7 +606,13 @@ export class Switchboard extends Emitter {
   /** @type {Map<string, Room>} */
   #rooms = new Map();
   /** Timer ids: the next reconnect, the stable-connection reset, the token refresh, the welcome deadline. */
-  #timer = { retry: null, stable: null, refresh: null, connect: null };
+  #timer = { retry: null, stable: null, refresh: null, connect: null, wsRetry: null };
+  /** "websocket" or "sse": the transport of the current (or last) connection attempt. */
+  #transport = "websocket";
+  /** The current attempt is on SSE because its WebSocket could not be opened. */
+  #fellBack = false;
+  /** A WebSocket failed and SSE then worked: reconnects use SSE until `wsRetryMs` has passed. */
+  #wsBlocked = false;
   #windowListeners = null;
   /** Timers of joins refused with a retryable error, re-sent on the same connection. */
   #joinRetries = new Set();
@@ -420,8 +634,12 @@ export class Switchboard extends Emitter {
       ...options,
       backoff: { ...DEFAULTS.backoff, ...(options.backoff ?? {}) },
     };
+    const transports = this.#options.transports;
+    if (!Array.isArray(transports) || transports.length === 0 || !transports.every((t) => TRANSPORTS.has(t))) {
+      throw new TypeError(`transports must list "websocket" and/or "sse": ${JSON.stringify(transports)}`);
+    }
     this.#WebSocket = options.WebSocket ?? globalThis.WebSocket;
-    if (typeof this.#WebSocket !== "function") {
+    if (typeof this.#WebSocket !== "function" && !transports.includes("sse")) {
       throw new TypeError("no WebSocket implementation: pass options.WebSocket (for example from the 'ws' package)");
     }
     this.#timers = {
@@ -442,6 +660,11 @@ export class Switchboard extends Emitter {
   /** "connecting" | "connected" | "reconnecting" | "closed" */
   get state() {
     return this.#state;
+  }
+
+  /** "websocket" or "sse": how the current (or last) connection attempt reaches the server. */
+  get transport() {
+    return this.#transport;
   }
 
   /** The user id the server assigned (from the last welcome), or null before it. */
@@ -520,6 +743,10 @@ export class Switchboard extends Emitter {
   }
 
   #transmit(entry) {
+    if (entry.binary && this.#transport === "sse") {
+      entry.reject(new SwitchboardError("binary_unsupported", "binary publishes need a WebSocket; this connection uses server-sent events"));
+      return;
+    }
     if (entry.binary) {
       this.#ws.send(entry.binary);
       entry.resolve(undefined);
@@ -613,31 +840,83 @@ export class Switchboard extends Emitter {
     }
     this.#token = token;
 
-    let url = this.#url;
+    this.#open(this.#chooseTransport(), token, false);
+  }
+
+  /**
+   * WebSocket first, unless a WebSocket could not be opened lately while SSE could (then SSE until
+   * `wsRetryMs` has passed), or only one of them is allowed or available.
+   */
+  #chooseTransport() {
+    const transports = this.#options.transports;
+    if (!transports.includes("sse")) return "websocket";
+    if (!transports.includes("websocket") || typeof this.#WebSocket !== "function" || this.#wsBlocked) return "sse";
+    return "websocket";
+  }
+
+  /** The `/events` URL: `options.sseUrl`, or `events` beside the `/ws` path, over http(s). */
+  #eventsUrl() {
+    const base = globalThis.location?.href;
+    if (this.#options.sseUrl) return new URL(this.#options.sseUrl, base).href;
+    const ws = new URL(this.#url, base);
+    const events = new URL("events", ws);
+    events.search = ws.search;
+    if (events.protocol === "ws:") events.protocol = "http:";
+    else if (events.protocol === "wss:") events.protocol = "https:";
+    return events.href;
+  }
+
+  /**
+   * Opens one attempt's connection on `transport`. A WebSocket that fails before it opens (refused,
+   * blocked by a proxy, no handshake within connectTimeoutMs) hands the same attempt to SSE.
+   */
+  #open(transport, token, fellBack) {
+    this.#transport = transport;
+    this.#fellBack = fellBack;
+    let url = transport === "sse" ? this.#eventsUrl() : this.#url;
     if (this.#options.user) {
       url += (url.includes("?") ? "&" : "?") + "user=" + encodeURIComponent(this.#options.user);
     }
-    const protocols = [SUBPROTOCOL];
-    if (token && !this.#options.authMessage) protocols.push("bearer." + token);
 
     let ws;
     try {
-      ws = new this.#WebSocket(url, protocols);
+      if (transport === "sse") {
+        // A stream has no auth command: the token always travels with the GET.
+        ws = new EventStreamSocket(url, { token, EventSource: this.#options.EventSource, fetch: this.#options.fetch });
+      } else {
+        const protocols = [SUBPROTOCOL];
+        if (token && !this.#options.authMessage) protocols.push("bearer." + token);
+        ws = new this.#WebSocket(url, protocols);
+      }
     } catch (error) {
-      this.#scheduleReconnect(0, `cannot open a WebSocket: ${error?.message ?? error}`);
+      if (this.#canFallBack(transport)) {
+        this.#open("sse", token, true);
+        return;
+      }
+      this.#scheduleReconnect(0, `cannot open a ${transport === "sse" ? "server-sent events stream" : "WebSocket"}: ${error?.message ?? error}`);
       return;
     }
     ws.binaryType = "arraybuffer";
     this.#ws = ws;
+    let opened = false;
+    const fallBack = () => {
+      if (opened || this.#ws !== ws || !this.#canFallBack(transport)) return false;
+      this.#ws = null;
+      abandon(ws, 1000, "falling back to server-sent events");
+      this.#clearTimer("connect");
+      this.#open("sse", token, true);
+      return true;
+    };
     this.#timer.connect = this.#timers.setTimeout(() => {
-      if (this.#ws !== ws) return;
+      if (this.#ws !== ws || fallBack()) return;
       abandon(ws, 1000, "connect timeout");
       this.#onSocketClosed(ws, 1006, "connect timeout: no welcome");
     }, this.#options.connectTimeoutMs);
 
     ws.onopen = () => {
       if (this.#ws !== ws) return;
-      if (token && this.#options.authMessage) ws.send(JSON.stringify({ op: "auth", token }));
+      opened = true;
+      if (transport === "websocket" && token && this.#options.authMessage) ws.send(JSON.stringify({ op: "auth", token }));
     };
     ws.onmessage = (event) => {
       if (this.#ws !== ws) return;
@@ -646,7 +925,13 @@ export class Switchboard extends Emitter {
     };
     // The close event follows any error; the close decides what happens next.
     ws.onerror = () => {};
-    ws.onclose = (event) => this.#onSocketClosed(ws, event.code, event.reason);
+    ws.onclose = (event) => {
+      if (!fallBack()) this.#onSocketClosed(ws, event.code, event.reason);
+    };
+  }
+
+  #canFallBack(transport) {
+    return transport === "websocket" && this.#options.transports.includes("sse") && this.#state !== "closed";
   }
 
   #onText(ws, text) {
@@ -733,13 +1018,23 @@ export class Switchboard extends Emitter {
       this.#attempt = 0;
     }, this.#options.backoff.stableMs);
     this.#scheduleRefresh();
+    if (this.#fellBack) {
+      // The WebSocket failed and SSE works: stay on SSE for a while rather than pay for a failing
+      // WebSocket on every reconnect, then try the WebSocket again (a proxy may have been fixed).
+      this.#wsBlocked = true;
+      this.#clearTimer("wsRetry");
+      this.#timer.wsRetry = this.#timers.setTimeout(() => {
+        this.#timer.wsRetry = null;
+        this.#wsBlocked = false;
+      }, this.#options.wsRetryMs);
+    }
     // Joins first, then the queued commands: the server runs one connection's commands in order,
     // so queued publishes land after their room's re-join and after its recovered messages.
     for (const room of this.#rooms.values()) this.#sendJoin(room);
     const queued = this.#queue;
     this.#queue = [];
     for (const entry of queued) this.#transmit(entry);
-    this._emit("state", "connected", {});
+    this._emit("state", "connected", { transport: this.#transport });
   }
 
   #onSocketClosed(ws, code, reason) {
@@ -825,6 +1120,7 @@ export class Switchboard extends Emitter {
     this.#clearTimer("connect");
     this.#clearTimer("stable");
     this.#clearTimer("refresh");
+    this.#clearTimer("wsRetry");
     this.#clearJoinRetries();
     this.#unlistenToWindow();
     this.#failPending(error);

@@ -72,6 +72,11 @@ export async function startServer(options = {}) {
     port: bound,
     http: `http://127.0.0.1:${bound}`,
     ws: `ws://127.0.0.1:${bound}/ws`,
+    /** Stops the process gracefully (SIGTERM: the server drains, closing with 1001) and waits for it to be gone. */
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await withTimeout(exited, 30_000, "server exit after SIGTERM");
+    },
     /** Kills the process at once (SIGKILL) and waits for it to be gone. */
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

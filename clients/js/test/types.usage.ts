@@ -1,5 +1,5 @@
 // Compiled with `tsc --noEmit` (never run): the README's examples must type-check against switchboard.d.ts.
-import { Switchboard, SwitchboardError, type Message, type StreamPosition } from "../switchboard.js";
+import { Switchboard, SwitchboardError, type Message, type StreamPosition, type Transport } from "../switchboard.js";
 
 interface Chat {
   text: string;
@@ -11,11 +11,17 @@ export async function example(): Promise<void> {
     WebSocket, // the browser's (lib dom); in node, the `ws` package's
     backoff: { baseMs: 500, capMs: 30_000 },
     offlineQueue: 100,
+    transports: ["websocket", "sse"],
+    wsRetryMs: 60_000,
   });
   client.on("state", (state, info) => {
     if (state === "reconnecting") console.log(info.delayMs, info.attempt, info.code, info.reason);
     if (state === "closed") console.log(info.code, info.reason);
+    if (state === "connected") console.log(info.transport === "sse");
   });
+  const transport: Transport = client.transport;
+  const sseOnly = new Switchboard("wss://chat.example.com/ws", { transports: ["sse"], sseUrl: "https://chat.example.com/events", EventSource, fetch });
+  console.log(transport, sseOnly.transport);
   client.on("direct", (d) => console.log(d.from, d.data));
   client.on("error", (e) => console.log(e.code));
   const user: string | null = client.user;

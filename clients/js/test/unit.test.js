@@ -86,6 +86,8 @@ function fakeClient(options = {}) {
     connectTimeoutMs: CONNECT_TIMEOUT,
     requestTimeoutMs: 0,
     backoff: { baseMs: 100, capMs: 1000, stableMs: STABLE_MS },
+    // The WebSocket path alone: a socket dropped before its welcome would otherwise fall back to SSE.
+    transports: ["websocket"],
     ...options,
   });
   const states = [];
@@ -420,5 +422,192 @@ describe("offline queue and requests", () => {
     message.sockets[0].onopen({});
     assert.deepEqual(message.sockets[0].commands(), [{ op: "auth", token }]);
     message.client.close();
+  });
+});
+
+/** A scriptable EventSource for the client's `EventSource` option, and a fetch that records POSTs. */
+function fakeEventStream() {
+  const sources = [];
+  const posts = [];
+  class FakeEventSource {
+    constructor(url) {
+      this.url = url;
+      this.closed = false;
+      sources.push(this);
+    }
+    close() {
+      this.closed = true;
+    }
+    welcome(user = "u") {
+      this.receive({ op: "welcome", session: "es" + sources.indexOf(this), user, ping: 25 });
+    }
+    receive(message) {
+      this.onmessage?.({ data: JSON.stringify(message) });
+    }
+    fail() {
+      this.onerror?.({});
+    }
+  }
+  const fetch = (url, init) =>
+    new Promise((resolve) => {
+      posts.push({ url, body: init.body, respond: (status = 202) => resolve({ status, ok: status < 300, body: null }) });
+    });
+  return { FakeEventSource, sources, posts, fetch };
+}
+
+describe("transports", () => {
+  const WS_RETRY = 60_000;
+
+  function fallbackClient(options = {}) {
+    const stream = fakeEventStream();
+    const fake = fakeClient({
+      transports: ["websocket", "sse"],
+      EventSource: stream.FakeEventSource,
+      fetch: stream.fetch,
+      wsRetryMs: WS_RETRY,
+      random: () => 0,
+      ...options,
+    });
+    return { ...fake, ...stream };
+  }
+
+  it("falls back to SSE within the same attempt when the WebSocket closes before it opens", async () => {
+    const { client, sockets, sources, states } = fallbackClient({ user: "al" });
+    await tick();
+    sockets[0].drop(1006);
+    assert.equal(sources.length, 1, "the same attempt goes on over SSE");
+    assert.equal(sources[0].url, "http://fake/events?user=al");
+    assert.equal(client.transport, "sse");
+    sources[0].welcome();
+    assert.deepEqual(states, [
+      ["connecting", {}],
+      ["connected", { transport: "sse" }],
+    ]);
+    client.close();
+  });
+
+  it("falls back to SSE when the WebSocket constructor throws, or its handshake outlasts connectTimeoutMs", async () => {
+    const thrown = fallbackClient({
+      WebSocket: class {
+        constructor() {
+          throw new Error("blocked");
+        }
+      },
+    });
+    await tick();
+    assert.equal(thrown.sources.length, 1);
+    thrown.client.close();
+
+    const hung = fallbackClient();
+    await tick();
+    hung.timers.fire(CONNECT_TIMEOUT);
+    assert.equal(hung.sources.length, 1);
+    assert.equal(hung.sockets.length, 1);
+    hung.client.close();
+  });
+
+  it("stays on SSE for reconnects until wsRetryMs has passed, then tries the WebSocket first again", async () => {
+    const { client, sockets, sources, timers } = fallbackClient();
+    await tick();
+    sockets[0].drop(1006);
+    sources[0].welcome();
+
+    sources[0].fail();
+    assert.equal(client.state, "reconnecting");
+    timers.fire(0);
+    await tick();
+    assert.equal(sockets.length, 1, "no WebSocket within wsRetryMs of its failure");
+    assert.equal(sources.length, 2);
+    sources[1].welcome();
+
+    timers.fire(WS_RETRY);
+    sources[1].fail();
+    timers.fire(0);
+    await tick();
+    assert.equal(sockets.length, 2, "the WebSocket is tried again");
+    sockets[1].welcome();
+    assert.equal(client.transport, "websocket");
+    client.close();
+    assert.equal(timers.pending.size, 0, "close leaves no timer behind");
+  });
+
+  it("tries the WebSocket again on the next attempt when SSE failed too (the server was unreachable)", async () => {
+    const { client, sockets, sources, timers } = fallbackClient();
+    await tick();
+    sockets[0].drop(1006);
+    sources[0].fail();
+    assert.equal(client.state, "reconnecting");
+    timers.fire(0);
+    await tick();
+    assert.equal(sockets.length, 2);
+    assert.equal(client.transport, "websocket");
+    client.close();
+  });
+
+  it("does not fall back from a WebSocket that opened and then closed", async () => {
+    const { client, sockets, sources } = fallbackClient();
+    await tick();
+    sockets[0].readyState = 1;
+    sockets[0].onopen({});
+    sockets[0].drop(1006);
+    assert.equal(sources.length, 0);
+    assert.equal(client.state, "reconnecting");
+    client.close();
+  });
+
+  it("posts commands one POST at a time, batching what waited, in order", async () => {
+    const { client, sockets, sources, posts } = fallbackClient();
+    await tick();
+    sockets[0].drop(1006);
+    sources[0].welcome();
+    const room = client.join("r");
+    const first = room.publish(1);
+    const second = room.publish(2);
+    assert.equal(posts.length, 1, "one POST in flight");
+    assert.equal(posts[0].url, "http://fake/events/es0");
+    assert.deepEqual(JSON.parse(posts[0].body).op, "join");
+    posts[0].respond();
+    await tick();
+    assert.equal(posts.length, 2);
+    assert.deepEqual(
+      posts[1].body.split("\n").map((line) => JSON.parse(line).data),
+      [1, 2],
+    );
+    const [join, p1, p2] = [JSON.parse(posts[0].body), ...posts[1].body.split("\n").map((l) => JSON.parse(l))];
+    sources[0].receive({ op: "reply", id: join.id, room: "r", offset: 0, epoch: "e" });
+    sources[0].receive({ op: "reply", id: p1.id, offset: 1, epoch: "e" });
+    sources[0].receive({ op: "reply", id: p2.id, offset: 2, epoch: "e" });
+    assert.deepEqual(await first, { offset: 1, epoch: "e" });
+    assert.deepEqual(await second, { offset: 2, epoch: "e" });
+    client.close();
+  });
+
+  it("maps the stream's close message to the close code, and a refused POST to a dropped connection", async () => {
+    const { client, sockets, sources, states } = fallbackClient();
+    await tick();
+    sockets[0].drop(1006);
+    sources[0].welcome();
+    sources[0].receive({ op: "close", code: 4000, reason: "slow consumer" });
+    assert.ok(sources[0].closed, "the EventSource is closed, not left to reconnect by itself");
+    assert.deepEqual(states.at(-1), ["reconnecting", { delayMs: 0, attempt: 1, code: 4000, reason: "slow consumer" }]);
+
+    client.close();
+    const fatal = fallbackClient();
+    await tick();
+    fatal.sockets[0].drop(1006);
+    fatal.sources[0].receive({ op: "close", code: 4501, reason: "unauthorized" });
+    assert.deepEqual(fatal.states.at(-1), ["closed", { code: 4501, reason: "unauthorized" }]);
+
+    const gone = fallbackClient();
+    await tick();
+    gone.sockets[0].drop(1006);
+    gone.sources[0].welcome();
+    const pending = gone.client.send("bob", "hi");
+    gone.posts[0].respond(404);
+    await assert.rejects(pending, { code: "disconnected" });
+    assert.equal(gone.states.at(-1)[0], "reconnecting");
+    assert.equal(gone.states.at(-1)[1].code, 1006);
+    assert.ok(gone.sources[0].closed);
+    gone.client.close();
   });
 });

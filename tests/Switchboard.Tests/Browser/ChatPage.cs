@@ -42,10 +42,18 @@ public sealed partial class ChatPage : IAsyncDisposable
 
     public ILocator Notice => Page.Locator("#notice");
 
-    /// <summary>Opens <c>/?user=USER&amp;room=ROOM</c>, which joins at once, and (unless told not to) waits until connected.</summary>
-    public static async Task<ChatPage> OpenAsync(IBrowser browser, Uri site, string user, string room, ITestOutputHelper output, int width = 1100, int height = 720, bool waitUntilJoined = true)
+    /// <summary>
+    /// Opens <c>/?user=USER&amp;room=ROOM</c>, which joins at once, and (unless told not to) waits until connected.
+    /// <paramref name="initScript"/> runs in the page before any of its scripts (for example to take WebSocket away).
+    /// </summary>
+    public static async Task<ChatPage> OpenAsync(IBrowser browser, Uri site, string user, string room, ITestOutputHelper output, int width = 1100, int height = 720, bool waitUntilJoined = true, string? initScript = null)
     {
         var chat = await NewAsync(browser, user, output, width, height);
+        if (initScript is not null)
+        {
+            await chat.Page.AddInitScriptAsync(initScript);
+        }
+
         await chat.Page.GotoAsync(new Uri(site, $"?user={Uri.EscapeDataString(user)}&room={Uri.EscapeDataString(room)}").ToString());
         if (waitUntilJoined)
         {
