@@ -66,10 +66,13 @@ public static class SwitchboardEndpointRouteBuilderExtensions
         group.Map(paths.Echo, (HttpContext context, WebSocketAcceptor acceptor, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
             acceptor.RunAsync(context, new EchoBehavior(metrics, options.Value.Limits)));
         group.MapGet(paths.Events, (HttpContext context, HttpStreamAcceptor acceptor, ProtocolBehavior behavior) =>
-            acceptor.RunAsync(context, behavior, ServerSentEventsFraming.Instance));
+            acceptor.RunAsync(context, behavior, ServerSentEventsFraming.Instance)).WithStreamCors();
         group.MapMethods(paths.Stream, [HttpMethods.Get, HttpMethods.Post], (HttpContext context, HttpStreamAcceptor acceptor, ProtocolBehavior behavior) =>
-            acceptor.RunAsync(context, behavior, NdjsonFraming.Instance));
-        group.MapPost(paths.EventCommands, StreamCommandEndpoint.PostAsync);
+            acceptor.RunAsync(context, behavior, NdjsonFraming.Instance)).WithStreamCors();
+        group.MapPost(paths.EventCommands, StreamCommandEndpoint.PostAsync).WithStreamCors();
+        group.MapMethods(paths.Events, [HttpMethods.Options], StreamCors.Preflight);
+        group.MapMethods(paths.Stream, [HttpMethods.Options], StreamCors.Preflight);
+        group.MapMethods(paths.EventCommands, [HttpMethods.Options], StreamCors.Preflight);
         ApiEndpoints.Map(group, paths.Api);
         ClientScriptEndpoints.Map(group, paths);
         HealthEndpoints.Map(endpoints, paths);
