@@ -29,6 +29,19 @@ internal static class ChannelMessages
     public static bool IsPublication(ReadOnlySpan<byte> message) => message.Length > 0 && char.IsAsciiDigit((char)message[0]);
 
     /// <summary>Reads only the offset and epoch of a publication, so an echo already delivered costs no decoding.</summary>
+    /// <summary>As <see cref="TryPeek(ReadOnlySpan{byte}, out ulong, out ReadOnlySpan{byte})"/>, and the publication's time (Redis ms), which tells an echo from another publication under the same offset.</summary>
+    public static bool TryPeek(ReadOnlySpan<byte> message, out ulong offset, out ReadOnlySpan<byte> epoch, out long timeMs)
+    {
+        timeMs = 0;
+        if (!TryPeek(message, out offset, out epoch))
+        {
+            return false;
+        }
+
+        var afterEpoch = message[(message.IndexOf((byte)' ') + 1 + epoch.Length + 1)..];
+        return Utf8Parser.TryParse(afterEpoch, out timeMs, out var consumed) && consumed < afterEpoch.Length && afterEpoch[consumed] == (byte)' ';
+    }
+
     public static bool TryPeek(ReadOnlySpan<byte> message, out ulong offset, out ReadOnlySpan<byte> epoch)
     {
         epoch = default;

@@ -120,6 +120,23 @@ internal static class LuaScripts
         """;
 
     /// <summary>
+    /// Starts the room's stream again under a new epoch when it still has the epoch a node saw go
+    /// backwards (its offsets handed out twice); another node may have rotated it first, and then
+    /// nothing changes. The stream is emptied: what it held is mixed from two histories.
+    /// The keys keep their expiry (none while members are there). KEYS: meta, stream. ARGV: the epoch
+    /// observed, the candidate epoch. Returns {epoch, top}.
+    /// </summary>
+    public const string RotateEpoch = """
+        local epoch = redis.call('HGET', KEYS[1], 'epoch')
+        if epoch == ARGV[1] then
+          epoch = ARGV[2]
+          redis.call('DEL', KEYS[2])
+          redis.call('HSET', KEYS[1], 'epoch', epoch, 'top', 0)
+        end
+        return {epoch or '', tonumber(redis.call('HGET', KEYS[1], 'top') or '0')}
+        """;
+
+    /// <summary>
     /// Reads the room's position and retained publications. Mode <c>top</c>: none; <c>latest</c>:
     /// the last COUNT; <c>after</c>: up to COUNT after OFFSET; <c>since</c>: as <c>after</c> when
     /// EPOCH is the room's and OFFSET is not beyond its top, else as <c>latest</c>.

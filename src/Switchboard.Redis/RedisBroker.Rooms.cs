@@ -167,6 +167,18 @@ public sealed partial class RedisBroker
         }
     }
 
+    /// <summary>
+    /// Gives the room a new epoch if it still has <paramref name="observed"/> (the stream is emptied and
+    /// offsets start again at 0), and returns the room's epoch and top either way: every node that saw
+    /// its offsets go backwards asks, and only the first one rotates.
+    /// </summary>
+    internal async Task<(string Epoch, ulong Top)> RotateEpochAsync(string room, string observed)
+    {
+        var result = (RedisResult[])(await EvalAsync(ShardOfRoom(room), LuaScripts.RotateEpoch, [Keys.Meta(room), Keys.Stream(room)],
+            [observed, NewEpoch()], Stopping).ConfigureAwait(false))!;
+        return ((string)result[0]!, (ulong)(long)result[1]);
+    }
+
     /// <summary>Reads a room's position and, with <paramref name="after"/>, the retained publications after it.</summary>
     internal async Task<FeedRead> ReadFeedAsync(string room, ulong? after)
     {
@@ -183,9 +195,11 @@ public sealed partial class RedisBroker
         var message = (byte[]?)value ?? [];
         if (ChannelMessages.IsPublication(message))
         {
-            if (ChannelMessages.TryPeek(message, out var offset, out var epochBytes) && feed.IsDelivered(offset, epochBytes))
+            if (ChannelMessages.TryPeek(message, out var offset, out var epochBytes, out var timeMs) && feed.IsDelivered(offset, epochBytes))
             {
-                // The echo of this node's own publication, or already filled from the stream.
+                // The echo of this node's own publication, or already filled from the stream; unless it
+                // is another publication under an offset Redis handed out again (the feed then rotates the epoch).
+                feed.CheckRepeat(offset, timeMs);
                 return;
             }
 

@@ -40,6 +40,8 @@ internal sealed partial class RoomFeed
 
         if (publication.Offset <= _delivered)
         {
+            // An echo, or a duplicate of a read; or a publication under an offset Redis handed out again.
+            CheckRepeatLocked(publication.Offset, publication.Time.ToUnixTimeMilliseconds());
             return;
         }
 
@@ -77,6 +79,12 @@ internal sealed partial class RoomFeed
 
             LoseLocked($"the room's stream restarted with epoch {read.Epoch}");
             StartEpochLocked(read.Epoch, read.Top);
+            return;
+        }
+
+        if (read.Top < _delivered)
+        {
+            RotateLocked($"its top in Redis is {read.Top}, below the {_delivered} delivered");
             return;
         }
 
@@ -132,6 +140,7 @@ internal sealed partial class RoomFeed
     {
         _broker.Handler.OnPublication(publication);
         _delivered = publication.Offset;
+        RememberLocked(publication.Offset, publication.Time.ToUnixTimeMilliseconds());
     }
 
     /// <summary>Delivers the waiting offsets that now follow on; drops the duplicates (the same offset can come by pub/sub and by a read).</summary>

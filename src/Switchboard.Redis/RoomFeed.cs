@@ -286,7 +286,11 @@ internal sealed partial class RoomFeed : IDeliveryTarget
             }
 
             var sameEpoch = epoch == _epoch;
-            if ((!sameEpoch && !_retired.Contains(epoch)) || (sameEpoch && _delivered < _probeTop))
+            if (sameEpoch && top < _delivered)
+            {
+                RotateLocked($"its top in Redis is {top}, below the {_delivered} delivered");
+            }
+            else if ((!sameEpoch && !_retired.Contains(epoch)) || (sameEpoch && _delivered < _probeTop))
             {
                 RequestCatchUpLocked();
             }

@@ -20,6 +20,15 @@ public sealed class RedisBrokerTests : IAsyncLifetime
 {
     private const string NodeIndex = "sb:{#nodes}:index";
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+
+    // Rebuilds a room's stream and top as a replica that stopped after offset ARGV[1] has them.
+    private const string LagBehindScript = """
+        local kept = redis.call('XRANGE', KEYS[1], '-', ARGV[1] .. '-0')
+        redis.call('DEL', KEYS[1])
+        for i = 1, #kept do redis.call('XADD', KEYS[1], kept[i][1], unpack(kept[i][2])) end
+        redis.call('HSET', KEYS[2], 'top', ARGV[1])
+        return #kept
+        """;
     private readonly List<RedisBroker> _brokers = [];
     private RedisServer _redis = null!;
 
@@ -149,6 +158,65 @@ public sealed class RedisBrokerTests : IAsyncLifetime
         await Eventually.TrueAsync(() => a.Handler.Offsets(room).Length == 2, "the new epoch's first publication was delivered");
         var read = await b.Broker.ReadStreamAsync(room, before, 10, Timeout());
         Assert.False(read.Recovered);
+    }
+
+    [Fact]
+    public async Task OffsetsHandedOutAgainUnderOneEpochRotateTheEpochAndMembersAreTold()
+    {
+        var (a, b) = (await StartAsync(), await StartAsync());
+        var room = NewRoom();
+        await a.Broker.SubscribeRoomAsync(room, Timeout());
+        await b.Broker.SubscribeRoomAsync(room, Timeout());
+        StreamPosition before = default;
+        for (var i = 1; i <= 5; i++)
+        {
+            before = await Publish(b, room, $"{i}");
+        }
+
+        await Eventually.TrueAsync(() => a.Handler.Offsets(room).Length == 5 && b.Handler.Offsets(room).Length == 5, "both nodes delivered offsets 1-5");
+
+        // What a failover to a replica that missed the last three publications leaves behind: the
+        // same epoch, the top back at 2, a stream that ends at entry 2 (and never saw 3-5).
+        Assert.Equal(":2", await _redis.CommandAsync("EVAL", LagBehindScript, "2", $"sb:{{{room}}}:stream", $"sb:{{{room}}}:meta", "2"));
+        var again = await Publish(b, room, "after the failover");
+        // Two more bring the top back to what was delivered, so only the publications themselves,
+        // not the top, can show that offsets 3-5 were handed out twice.
+        await Publish(b, room, "second after");
+        await Publish(b, room, "third after");
+
+        Assert.Equal((3UL, before.Epoch), (again.Offset, again.Epoch));
+        foreach (var node in new[] { a, b })
+        {
+            await Eventually.TrueAsync(() => node.Handler.StreamLosses(room) == 1, "the node saw its offsets go backwards and told its members");
+        }
+
+        var read = await a.Broker.ReadStreamAsync(room, before, 10, Timeout());
+        Assert.False(read.Recovered);
+        Assert.NotEqual(before.Epoch, read.Top.Epoch);
+        var next = await Publish(a, room, "under the new epoch");
+        Assert.Equal((read.Top.Offset + 1, read.Top.Epoch), (next.Offset, next.Epoch));
+        foreach (var node in new[] { a, b })
+        {
+            await Eventually.TrueAsync(() => node.Handler.Offsets(room)[^1] == next.Offset, "the new epoch's publications were delivered");
+        }
+    }
+
+    [Fact]
+    public async Task ATopBelowWhatWasDeliveredRotatesTheEpochAtTheNextProbe()
+    {
+        var a = await StartAsync();
+        var room = NewRoom();
+        await a.Broker.SubscribeRoomAsync(room, Timeout());
+        var before = await Publish(a, room, "1");
+        await Publish(a, room, "2");
+        await Eventually.TrueAsync(() => a.Handler.Offsets(room).Length == 2, "offsets 1-2 were delivered");
+
+        // Redis lost the last publication and nobody publishes again: only the probe can see it.
+        await _redis.CommandAsync("HSET", $"sb:{{{room}}}:meta", "top", "1");
+
+        await Eventually.TrueAsync(() => a.Handler.StreamLosses(room) == 1, "the probe saw the top below what was delivered", Deadline);
+        var read = await a.Broker.ReadStreamAsync(room, before, 10, Timeout());
+        Assert.NotEqual(before.Epoch, read.Top.Epoch);
     }
 
     [Fact]
