@@ -245,11 +245,15 @@ public sealed partial class RedisBroker
 
     /// <summary>
     /// The loss probe: reads the position of each recently published room this node serves (on the
-    /// room's shard) and lets its feed compare it with what it delivered.
+    /// room's shard), and of each room whose last probe saw a top it has not delivered yet (the room
+    /// may have left the recent set meanwhile: a starved heartbeat must not forget a loss it saw), and
+    /// lets its feed compare it with what it delivered.
     /// </summary>
     private async Task ProbeAsync(IEnumerable<string> active)
     {
-        var served = active.Select(room => _rooms.TryGetValue(room, out var feed) ? feed : null).OfType<RoomFeed>().ToArray();
+        var served = active.Select(room => _rooms.TryGetValue(room, out var feed) ? feed : null).OfType<RoomFeed>()
+            .Union(_rooms.Values.Where(feed => feed.IsBehindProbe))
+            .ToArray();
         try
         {
             var positions = await WithDeadline(Task.WhenAll(served.Select(feed => feed.Shard.Redis.GetDatabase().HashGetAsync(Keys.Meta(feed.Room), ["epoch", "top"]))), Stopping).ConfigureAwait(false);

@@ -271,6 +271,18 @@ internal sealed partial class RoomFeed : IDeliveryTarget
         }
     }
 
+    /// <summary>Whether the last probe saw a top this feed has not delivered yet: the next probe must look again.</summary>
+    public bool IsBehindProbe
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return !_closed && _hasBaseline && _delivered < _probeTop;
+            }
+        }
+    }
+
     /// <summary>
     /// The periodic check against the room's position in Redis: an offset that was already the top
     /// one period ago and still is not delivered was lost on the way (pub/sub drops messages while a

@@ -121,6 +121,25 @@ public sealed class RedisBrokerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALossSeenByOneProbeIsProbedAgainAfterTheRoomLeftTheRecentSet()
+    {
+        // Probes a second apart: the test acts between two of them.
+        var (a, b) = (await StartAsync(interval: 1, timeout: 5), await StartAsync(interval: 1, timeout: 5));
+        var room = NewRoom();
+        await a.Broker.SubscribeRoomAsync(room, Timeout());
+        await Publish(b, room, "1");
+        await PublishUnheardAsync(b, room, "2, with nothing after it");
+        var broker = (RedisBroker)a.Broker;
+        await Eventually.TrueAsync(() => broker.IsBehindProbe(room) || a.Handler.Offsets(room).Length == 2, "a probe saw top 2 with 1 delivered");
+
+        // A starved heartbeat: the room's mark in the recent set expires before the next probe.
+        await _redis.CommandAsync("ZREM", "sb:{#nodes}:active", room);
+
+        await Eventually.TrueAsync(() => a.Handler.Offsets(room).Length >= 2, "the next probe looked again and filled offset 2");
+        Assert.Equal([1UL, 2UL], a.Handler.Offsets(room));
+    }
+
+    [Fact]
     public async Task AGapNoLongerRetainedClosesTheRoomsMembersAndDeliveryGoesOn()
     {
         var a = await StartAsync(historySize: 2);
