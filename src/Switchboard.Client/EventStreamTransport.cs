@@ -26,20 +26,35 @@ internal sealed class EventStreamTransport : IClientTransport
     private readonly HttpClient _http;
     private readonly Uri _uri;
     private readonly CancellationTokenSource _abort = new();
+    private readonly CancellationTokenSource _idle;
+    private readonly TimeSpan _grace;
+    private TimeSpan _idleLimit;
     private volatile string? _token;
     private HttpResponseMessage? _response;
     private Stream? _stream;
-    private Uri? _postUri;
+    // Written by the receive loop at the welcome, read by the writer, which writes nothing before it.
+    private volatile Uri? _postUri;
     private byte[] _read = new byte[16 * 1024];
     private int _start;
     private int _end;
     private volatile StrongBox<(int, string?)>? _localClose;
 
-    public EventStreamTransport(HttpClient http, Uri uri, string? token)
+    /// <param name="http">Carries the stream and the POSTs; its timeout must be infinite.</param>
+    /// <param name="uri">The <c>/events</c> URL, with any <c>?user=</c>.</param>
+    /// <param name="token">Sent as <c>Authorization: Bearer</c>, if any.</param>
+    /// <param name="keepAliveInterval">How often something arrives at the latest until the welcome's <c>ping</c> says.</param>
+    /// <param name="keepAliveTimeout">How much later than that the stream counts as dead.</param>
+    public EventStreamTransport(HttpClient http, Uri uri, string? token, TimeSpan keepAliveInterval, TimeSpan keepAliveTimeout)
     {
         _http = http;
         _uri = uri;
         _token = token;
+        _grace = keepAliveTimeout;
+        _idleLimit = IdleLimit(keepAliveInterval);
+        // A stream has no pings of the client's own: the server's heartbeats (every `ping` seconds
+        // on an idle stream) are what shows it alive, so a read that waits longer than that plus the
+        // timeout ends the connection, as an unanswered WebSocket ping would.
+        _idle = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
     }
 
     public ClientTransport Kind => ClientTransport.ServerSentEvents;
@@ -185,8 +200,13 @@ internal sealed class EventStreamTransport : IClientTransport
     public void Dispose()
     {
         Abort();
+        _idle.Dispose();
         _abort.Dispose();
     }
+
+    /// <summary>An interval or timeout turned off (zero or infinite) turns the idle check off.</summary>
+    private TimeSpan IdleLimit(TimeSpan interval) =>
+        interval > TimeSpan.Zero && _grace > TimeSpan.Zero ? interval + _grace : Timeout.InfiniteTimeSpan;
 
     private TransportMessage TooBig()
     {
@@ -247,6 +267,11 @@ internal sealed class EventStreamTransport : IClientTransport
                 return TransportMessage.Close(SwitchboardClient.AbnormalClosure, "the event stream did not start with a welcome");
             }
 
+            if (welcome.RootElement.TryGetProperty("ping", out var ping) && ping.TryGetInt32(out var seconds) && seconds > 0)
+            {
+                _idleLimit = IdleLimit(TimeSpan.FromSeconds(seconds));
+            }
+
             _postUri = new Uri(_uri, "events/" + Uri.EscapeDataString(id));
         }
 
@@ -291,7 +316,8 @@ internal sealed class EventStreamTransport : IClientTransport
                 _end = length;
             }
 
-            var read = await stream.ReadAsync(_read.AsMemory(_end), _abort.Token).ConfigureAwait(false);
+            _idle.CancelAfter(_idleLimit);
+            var read = await stream.ReadAsync(_read.AsMemory(_end), _idle.Token).ConfigureAwait(false);
             if (read == 0)
             {
                 return null;

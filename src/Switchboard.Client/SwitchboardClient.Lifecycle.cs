@@ -191,7 +191,7 @@ public sealed partial class SwitchboardClient
 
     private IClientTransport CreateTransport(ClientTransport kind, string? token) => kind switch
     {
-        ClientTransport.ServerSentEvents => new EventStreamTransport(_http.Value, _eventsUri, token),
+        ClientTransport.ServerSentEvents => new EventStreamTransport(_http.Value, _eventsUri, token, _options.KeepAliveInterval, _options.KeepAliveTimeout),
         _ => new WebSocketTransport(_uri, token, _options, _invoker),
     };
 

@@ -86,6 +86,8 @@ public sealed class SwitchboardClientOptions
     /// <summary>
     /// How often the client pings the server. With <see cref="KeepAliveTimeout"/> this detects a peer
     /// that vanished without closing (a dead node, a dropped route), which TCP alone may take minutes to notice.
+    /// On server-sent events the server's heartbeats (the welcome's <c>ping</c>) take the place of the
+    /// pongs: a stream silent for longer than that plus <see cref="KeepAliveTimeout"/> is dropped.
     /// </summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(15);
 
