@@ -265,7 +265,7 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
     }
 
     /// <summary><c>events</c> beside the WebSocket's path (<c>ws://host/ws?user=a</c> gives <c>http://host/events?user=a</c>).</summary>
-    private static Uri EventsBeside(Uri webSocket)
+    internal static Uri EventsBeside(Uri webSocket)
     {
         var builder = new UriBuilder(new Uri(webSocket, "events"))
         {
