@@ -242,6 +242,44 @@ public sealed class ServerSentEventsTests
         Assert.Equal(ClientTransport.WebSocket, client.Status.Transport);
     }
 
+    [Fact]
+    public async Task AnExpiringTokenIsRefreshedAndLaterPostsCarryTheNewOne()
+    {
+        // No clock skew: once the first token expires, a POST still carrying it would be refused.
+        await using var node = await TestNode.StartAsync(Tokens.ServerSettings(clockSkewSeconds: 0));
+        using var handler = new TransportHandler { RefuseWebSockets = true };
+        var calls = 0;
+        string? first = null;
+        await using var client = new SwitchboardClient(node.WsUri, new SwitchboardClientOptions
+        {
+            HttpMessageHandler = handler,
+            Backoff = Clients.FastBackoff,
+            GetToken = _ =>
+            {
+                var call = Interlocked.Increment(ref calls);
+                var token = Tokens.Create("alice", call == 1 ? TimeSpan.FromSeconds(3) : TimeSpan.FromMinutes(5));
+                first ??= token;
+                return ValueTask.FromResult(token);
+            },
+        });
+        var reconnects = 0;
+        client.StateChanged += (_, s) => { if (s.State is ConnectionState.Reconnecting or ConnectionState.Closed) { Interlocked.Increment(ref reconnects); } };
+        await client.ConnectAsync().WaitAsync(Wait.Timeout);
+        Assert.Equal(ClientTransport.ServerSentEvents, client.Transport);
+        var session = client.SessionId;
+        var firstExpiry = JwtExpiry.Read(first!)!.Value;
+        var room = client.Join("r");
+        await room.Joined.WaitAsync(Wait.Timeout);
+
+        await Wait.UntilAsync(() => Volatile.Read(ref calls) >= 2, "the client fetched a token for the refresh");
+        await Wait.UntilAsync(() => DateTimeOffset.UtcNow > firstExpiry.AddMilliseconds(500), "the first token expired");
+        await room.PublishAsync("still here").WaitAsync(Wait.Timeout);
+
+        Assert.Equal(session, client.SessionId);
+        Assert.Equal(ConnectionState.Connected, client.State);
+        Assert.Equal(0, Volatile.Read(ref reconnects));
+    }
+
     private static async Task CutAndReconnectAsync(TestNode node, SwitchboardClient client)
     {
         var session = client.SessionId;
