@@ -18,4 +18,7 @@ public static class ClientErrorCodes
 
     /// <summary>The client was disposed, or closed by the server with a code that forbids reconnecting.</summary>
     public const string Closed = "closed";
+
+    /// <summary>A binary publish on a connection that uses server-sent events, which carry text only. It was never sent.</summary>
+    public const string BinaryUnsupported = "binary_unsupported";
 }

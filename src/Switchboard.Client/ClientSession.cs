@@ -1,10 +1,9 @@
-using System.Net.WebSockets;
 using System.Threading.Channels;
 
 namespace Switchboard.Client;
 
 /// <summary>
-/// One WebSocket connection of the client: the socket, its bounded outbound queue drained by exactly
+/// One connection of the client: its transport (a WebSocket or an event stream), its bounded outbound queue drained by exactly
 /// one writer loop, and the signals of its life. A reconnect makes a new session.
 /// </summary>
 internal sealed class ClientSession : IDisposable
@@ -13,9 +12,9 @@ internal sealed class ClientSession : IDisposable
     private int _closeRequested;
     private int _stopSending;
 
-    public ClientSession(ClientWebSocket socket, int sendQueue)
+    public ClientSession(IClientTransport transport, int sendQueue)
     {
-        Socket = socket;
+        Transport = transport;
         Outbound = Channel.CreateBounded<PendingRequest>(new BoundedChannelOptions(sendQueue)
         {
             SingleReader = true,
@@ -23,7 +22,7 @@ internal sealed class ClientSession : IDisposable
         });
     }
 
-    public ClientWebSocket Socket { get; }
+    public IClientTransport Transport { get; }
 
     public Channel<PendingRequest> Outbound { get; }
 
@@ -54,8 +53,8 @@ internal sealed class ClientSession : IDisposable
         Outbound.Writer.TryComplete();
     }
 
-    /// <summary>Tears the socket down without a close handshake; the receive loop then ends with 1006.</summary>
-    public void Abort() => Socket.Abort();
+    /// <summary>Tears the connection down without a close handshake; the receive loop then ends with 1006.</summary>
+    public void Abort() => Transport.Abort();
 
     public void End()
     {
@@ -72,6 +71,6 @@ internal sealed class ClientSession : IDisposable
     public void Dispose()
     {
         _ended.Dispose();
-        Socket.Dispose();
+        Transport.Dispose();
     }
 }

@@ -10,10 +10,12 @@ namespace Switchboard.Client;
 /// <param name="CloseCode">The close code of the last connection (1006 when it dropped without one), if any.</param>
 /// <param name="CloseReason">The server's close reason, if any.</param>
 /// <param name="Error">The exception that ended the last attempt, if any.</param>
+/// <param name="Transport">In <see cref="ConnectionState.Connected"/>: what carries the connection (a WebSocket, or server-sent events after a fallback).</param>
 public sealed record ConnectionStatus(
     ConnectionState State,
     int Attempt = 0,
     TimeSpan? Delay = null,
     int? CloseCode = null,
     string? CloseReason = null,
-    Exception? Error = null);
+    Exception? Error = null,
+    ClientTransport? Transport = null);

@@ -5,8 +5,8 @@ namespace Switchboard.Client;
 /// <summary>The client's log events. Event ids and names are stable: operators filter on them.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(1, LogLevel.Information, "Connected to {Uri} as {User} (session {Session})", EventName = "Connected")]
-    public static partial void Connected(ILogger logger, Uri uri, string user, string session);
+    [LoggerMessage(1, LogLevel.Information, "Connected to {Uri} as {User} (session {Session}) over {Transport}", EventName = "Connected")]
+    public static partial void Connected(ILogger logger, Uri uri, string user, string session, ClientTransport transport);
 
     [LoggerMessage(2, LogLevel.Information, "Connection lost with close code {CloseCode} ({Reason}); reconnect attempt {Attempt} in {Delay}", EventName = "Reconnecting")]
     public static partial void Reconnecting(ILogger logger, int? closeCode, string? reason, int attempt, TimeSpan delay);
@@ -40,4 +40,7 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Information, "Closed", EventName = "Closed")]
     public static partial void Closed(ILogger logger);
+
+    [LoggerMessage(13, LogLevel.Information, "{Transport} could not be opened ({Error}); trying {Next}", EventName = "TransportFallback")]
+    public static partial void TransportFallback(ILogger logger, ClientTransport transport, string error, ClientTransport next);
 }

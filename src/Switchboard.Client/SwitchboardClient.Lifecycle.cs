@@ -7,11 +7,8 @@ namespace Switchboard.Client;
 
 public sealed partial class SwitchboardClient
 {
-    /// <summary>The subprotocol the server selects; a token travels beside it as <c>bearer.TOKEN</c>.</summary>
-    private const string SubProtocol = "switchboard.v1";
-
     /// <summary>The close code of a connection that ended without a close frame.</summary>
-    private const int AbnormalClosure = 1006;
+    internal const int AbnormalClosure = 1006;
 
     /// <summary>
     /// Owns the client's whole life: connect, run a session, decide from its close code whether and
@@ -87,34 +84,13 @@ public sealed partial class SwitchboardClient
             return new SessionOutcome(false, null, null, null, TimeSpan.Zero);
         }
 
-        var socket = new ClientWebSocket();
-        socket.Options.AddSubProtocol(SubProtocol);
-        socket.Options.KeepAliveInterval = _options.KeepAliveInterval;
-        socket.Options.KeepAliveTimeout = _options.KeepAliveTimeout;
-        if (_options.Compression)
+        var (transport, fellBack, error) = await OpenTransportAsync(token, stop).ConfigureAwait(false);
+        if (transport is null)
         {
-            // The defaults offer what a browser offers ("permessage-deflate; client_max_window_bits")
-            // and accept whatever windows and context takeover the server answers within them.
-            socket.Options.DangerousDeflateOptions = new WebSocketDeflateOptions();
-        }
-        if (token is not null)
-        {
-            socket.Options.AddSubProtocol("bearer." + token);
+            return new SessionOutcome(false, null, null, error, TimeSpan.Zero);
         }
 
-        using var session = new ClientSession(socket, _options.SendQueue);
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
-            timeout.CancelAfter(_options.ConnectTimeout);
-            await socket.ConnectAsync(_uri, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException or IOException)
-        {
-            Log.ConnectFailed(_logger, e);
-            return new SessionOutcome(false, null, null, e, TimeSpan.Zero);
-        }
-
+        using var session = new ClientSession(transport, _options.SendQueue);
         var started = Stopwatch.GetTimestamp();
         lock (_gate)
         {
@@ -136,6 +112,12 @@ public sealed partial class SwitchboardClient
                 var (user, sessionId) = await session.Welcome.Task.ConfigureAwait(false);
                 _user = user;
                 _sessionId = sessionId;
+                if (fellBack)
+                {
+                    // This attempt's WebSocket failed and the fallback works: stay on it for a while.
+                    _fellBackAt = _time.GetTimestamp();
+                }
+
                 connected = true;
                 start = StartSessionAsync(session, user, sessionId);
                 refresh = RefreshLoopAsync(session, token);
@@ -149,6 +131,69 @@ public sealed partial class SwitchboardClient
             return new SessionOutcome(connected, closeCode, closeReason, null, lasted);
         }
     }
+
+    /// <summary>
+    /// Opens this attempt's connection: the transports in order, the next one only when the previous
+    /// could not be opened at all (a WebSocket whose upgrade a proxy refuses moves to server-sent events
+    /// at once, with no backoff). A connection that opens and then drops is the caller's ordinary reconnect.
+    /// </summary>
+    private async Task<(IClientTransport? Transport, bool FellBack, Exception? Error)> OpenTransportAsync(string? token, CancellationToken stop)
+    {
+        var order = TransportOrder();
+        Exception? error = null;
+        for (var i = 0; i < order.Count; i++)
+        {
+            var transport = CreateTransport(order[i], token);
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                timeout.CancelAfter(_options.ConnectTimeout);
+                await transport.ConnectAsync(timeout.Token).ConfigureAwait(false);
+                return (transport, i > 0 && order[0] == ClientTransport.WebSocket, null);
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or HttpRequestException or IOException)
+            {
+                transport.Dispose();
+                Log.ConnectFailed(_logger, e);
+                error = e;
+                if (order[i] == ClientTransport.ServerSentEvents)
+                {
+                    // The server is down or unreachable, not just the WebSocket: the next attempt tries
+                    // the WebSocket first again, so a restart does not leave clients on the fallback.
+                    _fellBackAt = null;
+                }
+
+                if (stop.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                if (i + 1 < order.Count)
+                {
+                    Log.TransportFallback(_logger, order[i], e.Message, order[i + 1]);
+                }
+            }
+        }
+
+        return (null, false, error);
+    }
+
+    /// <summary>The configured order, or server-sent events alone within <see cref="SwitchboardClientOptions.WebSocketRetry"/> of a fallback.</summary>
+    private IReadOnlyList<ClientTransport> TransportOrder()
+    {
+        if (_fellBackAt is { } since && _time.GetElapsedTime(since) < _options.WebSocketRetry)
+        {
+            return [ClientTransport.ServerSentEvents];
+        }
+
+        return _options.Transports;
+    }
+
+    private IClientTransport CreateTransport(ClientTransport kind, string? token) => kind switch
+    {
+        ClientTransport.ServerSentEvents => new EventStreamTransport(_http.Value, _eventsUri, token, _options.KeepAliveInterval, _options.KeepAliveTimeout),
+        _ => new WebSocketTransport(_uri, token, _options, _invoker),
+    };
 
     /// <summary>
     /// After the welcome: re-join every room (with its last position) and write the offline queue, in
@@ -198,8 +243,8 @@ public sealed partial class SwitchboardClient
             return;
         }
 
-        Log.Connected(_logger, _uri, user, sessionId);
-        SetStatus(new ConnectionStatus(ConnectionState.Connected));
+        Log.Connected(_logger, _uri, user, sessionId, session.Transport.Kind);
+        SetStatus(new ConnectionStatus(ConnectionState.Connected, Transport: session.Transport.Kind));
         _firstConnected.TrySetResult();
     }
 
@@ -371,6 +416,7 @@ public sealed partial class SwitchboardClient
                     await session.Outbound.Writer.WriteAsync(request, ended).ConfigureAwait(false);
                     await request.Completion.Task.WaitAsync(ended).ConfigureAwait(false);
                     token = fresh;
+                    session.Transport.UpdateToken(fresh);
                 }
                 catch (SwitchboardException e)
                 {

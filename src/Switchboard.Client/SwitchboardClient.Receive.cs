@@ -9,42 +9,28 @@ namespace Switchboard.Client;
 public sealed partial class SwitchboardClient
 {
     /// <summary>
-    /// The only code that reads the socket. Assembles frames, splits text frames on newlines (the
-    /// server batches), and dispatches each message in order. Returns the close code and reason, or
-    /// 1006 when the connection dropped without a close frame.
+    /// The only code that reads the connection. Splits text messages on newlines (the server
+    /// batches), and dispatches each message in order. Returns the close code and reason (from a
+    /// close frame, or an event stream's close message), or 1006 when the connection dropped without one.
     /// </summary>
     private async Task<(int? Code, string? Reason)> ReceiveLoopAsync(ClientSession session)
     {
-        var socket = session.Socket;
+        var transport = session.Transport;
         var buffer = new ArrayBufferWriter<byte>(16 * 1024);
         try
         {
             while (true)
             {
                 buffer.ResetWrittenCount();
-                ValueWebSocketReceiveResult result;
-                do
+                var message = await transport.ReceiveAsync(buffer, _options.MaxReceiveBytes).ConfigureAwait(false);
+                if (message.Type == TransportMessageType.Close)
                 {
-                    if (buffer.WrittenCount >= _options.MaxReceiveBytes)
-                    {
-                        session.Abort();
-                        return ((int)WebSocketCloseStatus.MessageTooBig, "frame larger than MaxReceiveBytes");
-                    }
-
-                    result = await socket.ReceiveAsync(buffer.GetMemory(8 * 1024), CancellationToken.None).ConfigureAwait(false);
-                    buffer.Advance(result.Count);
-                }
-                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
-
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    // The writer echoes the close frame once the owner stops it.
-                    return ((int?)socket.CloseStatus ?? AbnormalClosure, socket.CloseStatusDescription);
+                    return (message.CloseCode, message.CloseReason);
                 }
 
                 try
                 {
-                    if (result.MessageType == WebSocketMessageType.Binary)
+                    if (message.Type == TransportMessageType.Binary)
                     {
                         DispatchBinary(session, buffer.WrittenMemory);
                     }
@@ -60,9 +46,9 @@ public sealed partial class SwitchboardClient
                 }
             }
         }
-        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException or IOException)
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException or IOException or HttpRequestException)
         {
-            return (AbnormalClosure, null);
+            return transport.LocalClose is { } local ? (local.Code, local.Reason) : (AbnormalClosure, null);
         }
     }
 

@@ -7,9 +7,6 @@ namespace Switchboard.Client;
 
 public sealed partial class SwitchboardClient
 {
-    /// <summary>Text commands queued together are joined into one frame, one per line, up to this size.</summary>
-    private const int MaxBatchBytes = 64 * 1024;
-
     /// <summary>
     /// Writes <paramref name="request"/> to the live connection, or queues it while there is none, and
     /// waits for its reply. Cancelling removes a request that has not been written; one already
@@ -141,13 +138,13 @@ public sealed partial class SwitchboardClient
     }
 
     /// <summary>
-    /// The only code that writes to the socket. Drains the outbound queue, joining consecutive text
-    /// commands into one frame; when the queue is completed it sends the close frame (the client's
-    /// own close, or the echo of the server's).
+    /// The only code that writes to the connection. Drains the outbound queue, joining consecutive
+    /// text commands into one frame (one POST on an event stream), one per line; when the queue is
+    /// completed it closes the transport (the client's own close, or the echo of the server's).
     /// </summary>
     private async Task SendLoopAsync(ClientSession session)
     {
-        var socket = session.Socket;
+        var transport = session.Transport;
         var reader = session.Outbound.Reader;
         var batch = new ArrayBufferWriter<byte>(4096);
         try
@@ -164,8 +161,15 @@ public sealed partial class SwitchboardClient
                             continue;
                         }
 
+                        if (!transport.SupportsBinary)
+                        {
+                            _pending.TryRemove(next.Id, out _);
+                            next.Fail(new SwitchboardException(ClientErrorCodes.BinaryUnsupported, "binary publishes need a WebSocket; this connection uses server-sent events"));
+                            continue;
+                        }
+
                         next.MarkWritten();
-                        await socket.SendAsync(next.Frame, WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                        await transport.SendAsync(next.Frame, binary: true).ConfigureAwait(false);
                         _pending.TryRemove(next.Id, out _);
                         next.Completion.TrySetResult(default);
                         continue;
@@ -173,7 +177,7 @@ public sealed partial class SwitchboardClient
 
                     batch.ResetWrittenCount();
                     while (reader.TryPeek(out var text) && !text.IsBinary
-                        && (batch.WrittenCount == 0 || batch.WrittenCount + 1 + text.Frame.Length <= MaxBatchBytes))
+                        && (batch.WrittenCount == 0 || batch.WrittenCount + 1 + text.Frame.Length <= transport.MaxBatchBytes))
                     {
                         reader.TryRead(out _);
                         if (text.Completion.Task.IsCompleted)
@@ -192,7 +196,7 @@ public sealed partial class SwitchboardClient
 
                     if (batch.WrittenCount > 0)
                     {
-                        await socket.SendAsync(batch.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                        await transport.SendAsync(batch.WrittenMemory, binary: false).ConfigureAwait(false);
                     }
                 }
 
@@ -202,16 +206,9 @@ public sealed partial class SwitchboardClient
                 }
             }
 
-            if (socket.State == WebSocketState.CloseReceived)
-            {
-                await socket.CloseOutputAsync(socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).ConfigureAwait(false);
-            }
-            else if (session.CloseRequested && socket.State == WebSocketState.Open)
-            {
-                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "client closed", CancellationToken.None).ConfigureAwait(false);
-            }
+            await transport.CloseOutputAsync(session.CloseRequested).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException or IOException)
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException or IOException or HttpRequestException)
         {
             // A failed write ends this connection only; the receive loop sees the abort and the
             // owner reconnects. Whatever was marked written is failed with "disconnected" there.

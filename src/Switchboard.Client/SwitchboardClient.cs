@@ -8,7 +8,8 @@ using Switchboard.Protocol;
 namespace Switchboard.Client;
 
 /// <summary>
-/// A connection to a Switchboard server's <c>/ws</c> endpoint that survives drops: it reconnects with
+/// A connection to a Switchboard server's <c>/ws</c> endpoint (or, where a WebSocket cannot be
+/// opened, its server-sent events) that survives drops: it reconnects with
 /// full-jitter backoff, re-joins its rooms with their last position so missed publications arrive
 /// before new ones, keeps sends made while offline, and refreshes its token before it expires.
 /// </summary>
@@ -23,6 +24,12 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
     private readonly SwitchboardClientOptions _options;
     private readonly ILogger _logger;
     private readonly ReconnectBackoff _backoff;
+    private readonly Uri _eventsUri;
+    private readonly TimeProvider _time;
+    private readonly HttpMessageInvoker? _invoker;
+
+    // Created on the first fallback: a client that never leaves the WebSocket needs no HttpClient.
+    private readonly Lazy<HttpClient> _http;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _firstConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -41,20 +48,36 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
     private volatile string? _user;
     private volatile string? _sessionId;
 
+    // When this client last fell back from a failing WebSocket to server-sent events (a TimeProvider
+    // timestamp); only the run loop reads and writes it.
+    private long? _fellBackAt;
+
     /// <summary>Creates a client for <paramref name="uri"/> (for example <c>ws://host:8080/ws</c>). Nothing happens until <see cref="ConnectAsync"/>.</summary>
     public SwitchboardClient(Uri uri, SwitchboardClientOptions? options = null)
-        : this(uri, options, Random.Shared)
+        : this(uri, options, Random.Shared, TimeProvider.System)
     {
     }
 
-    internal SwitchboardClient(Uri uri, SwitchboardClientOptions? options, Random random)
+    internal SwitchboardClient(Uri uri, SwitchboardClientOptions? options, Random random, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(uri);
         _options = options ?? new SwitchboardClientOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(_options.OfflineQueue);
         ArgumentOutOfRangeException.ThrowIfNegative(_options.MessageBuffer);
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.SendQueue, 1);
+        if (_options.Transports is not { Count: > 0 })
+        {
+            throw new ArgumentException("Transports must name at least one transport", nameof(options));
+        }
+
         _uri = WithUser(uri, _options.User);
+        _eventsUri = _options.EventsUri is { } events ? WithUser(events, _options.User) : EventsBeside(_uri);
+        _time = time;
+        var handler = _options.HttpMessageHandler;
+        _invoker = handler is null ? null : new HttpMessageInvoker(handler, disposeHandler: false);
+        _http = new Lazy<HttpClient>(() => handler is null
+            ? new HttpClient { Timeout = Timeout.InfiniteTimeSpan }
+            : new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan });
         _logger = _options.Logger ?? NullLogger.Instance;
         _backoff = new ReconnectBackoff(_options.Backoff, random);
     }
@@ -76,6 +99,9 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
 
     /// <summary>The user id the server gave this connection (from its welcome), once connected.</summary>
     public string? User => _user;
+
+    /// <summary>What carries the current connection, while connected.</summary>
+    public ClientTransport? Transport => _status.Transport;
 
     /// <summary>The server's session id of the current connection, once connected.</summary>
     public string? SessionId => _sessionId;
@@ -177,6 +203,12 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
         }
 
         _stop.Dispose();
+        if (_http.IsValueCreated)
+        {
+            _http.Value.Dispose();
+        }
+
+        _invoker?.Dispose();
     }
 
     /// <summary>Test hook: drops the current connection without a close handshake, as a network failure would.</summary>
@@ -230,6 +262,22 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
         {
             throw new SwitchboardException(ClientErrorCodes.Closed, "the client is closed", _status.CloseCode);
         }
+    }
+
+    /// <summary><c>events</c> beside the WebSocket's path (<c>ws://host/ws?user=a</c> gives <c>http://host/events?user=a</c>).</summary>
+    internal static Uri EventsBeside(Uri webSocket)
+    {
+        var builder = new UriBuilder(new Uri(webSocket, "events"))
+        {
+            Query = webSocket.Query.TrimStart('?'),
+        };
+        builder.Scheme = builder.Scheme switch
+        {
+            "ws" => Uri.UriSchemeHttp,
+            "wss" => Uri.UriSchemeHttps,
+            var other => other,
+        };
+        return builder.Uri;
     }
 
     private static Uri WithUser(Uri uri, string? user)

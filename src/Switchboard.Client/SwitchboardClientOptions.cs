@@ -53,12 +53,41 @@ public sealed class SwitchboardClientOptions
     /// </summary>
     public bool Compression { get; init; }
 
-    /// <summary>Time allowed for the upgrade and the server's <c>welcome</c>.</summary>
+    /// <summary>
+    /// The transports to try, in order, on each attempt (protocol.md, "Transports"). By default a
+    /// WebSocket, then server-sent events when the WebSocket cannot be opened (a proxy or a firewall
+    /// that refuses the upgrade). A WebSocket that opened and then dropped is an ordinary reconnect.
+    /// </summary>
+    public IReadOnlyList<ClientTransport> Transports { get; init; } = [ClientTransport.WebSocket, ClientTransport.ServerSentEvents];
+
+    /// <summary>
+    /// After a fallback to server-sent events, how long reconnects go straight to them rather than
+    /// paying for a failing WebSocket each time. After that every reconnect tries the WebSocket
+    /// first again (a proxy may have been fixed).
+    /// </summary>
+    public TimeSpan WebSocketRetry { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The <c>/events</c> URL of server-sent events. By default <c>events</c> beside the WebSocket's
+    /// path, over http(s), with the same query.
+    /// </summary>
+    public Uri? EventsUri { get; init; }
+
+    /// <summary>
+    /// Carries the client's HTTP: the event stream and its POSTs, and the WebSocket's upgrade request
+    /// (for a proxy, custom certificates, or a test that refuses the upgrade). Not disposed by the client.
+    /// By default the client makes its own.
+    /// </summary>
+    public HttpMessageHandler? HttpMessageHandler { get; init; }
+
+    /// <summary>Time allowed for the upgrade (or the event stream's response headers) and the server's <c>welcome</c>.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// How often the client pings the server. With <see cref="KeepAliveTimeout"/> this detects a peer
     /// that vanished without closing (a dead node, a dropped route), which TCP alone may take minutes to notice.
+    /// On server-sent events the server's heartbeats (the welcome's <c>ping</c>) take the place of the
+    /// pongs: a stream silent for longer than that plus <see cref="KeepAliveTimeout"/> is dropped.
     /// </summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(15);
 
