@@ -254,13 +254,15 @@ public sealed partial class RedisBroker
         var served = active.Select(room => _rooms.TryGetValue(room, out var feed) ? feed : null).OfType<RoomFeed>()
             .Union(_rooms.Values.Where(feed => feed.IsBehindProbe))
             .ToArray();
+        // Before the read: what is delivered while it is on its way may be above the top it returns.
+        var deliveredBefore = served.Select(feed => feed.Delivered).ToArray();
         try
         {
             var positions = await WithDeadline(Task.WhenAll(served.Select(feed => feed.Shard.Redis.GetDatabase().HashGetAsync(Keys.Meta(feed.Room), ["epoch", "top"]))), Stopping).ConfigureAwait(false);
             for (var i = 0; i < served.Length; i++)
             {
                 var top = positions[i][1].IsNull ? 0UL : (ulong)(long)positions[i][1];
-                served[i].Probe(positions[i][0].IsNull ? string.Empty : (string)positions[i][0]!, top);
+                served[i].Probe(positions[i][0].IsNull ? string.Empty : (string)positions[i][0]!, top, deliveredBefore[i]);
             }
         }
         catch (BrokerUnavailableException ex)

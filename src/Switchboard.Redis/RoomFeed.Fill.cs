@@ -55,10 +55,12 @@ internal sealed partial class RoomFeed
 
             waited = false;
             ulong? after;
+            string epochOfAfter;
             lock (_lock)
             {
                 _catchUpRequested = false;
                 after = _hasBaseline ? _delivered : null;
+                epochOfAfter = _epoch;
             }
 
             FeedRead read;
@@ -82,7 +84,7 @@ internal sealed partial class RoomFeed
                 }
 
                 var before = _delivered;
-                ApplyReadLocked(read);
+                ApplyReadLocked(read, after is { } offset ? (epochOfAfter, offset) : null);
                 CompleteWaitersLocked(all: false);
                 if (!HasGapLocked && _gapClosed is { } closed)
                 {

@@ -62,7 +62,9 @@ internal sealed partial class RoomFeed
         }
     }
 
-    private void ApplyReadLocked(FeedRead read)
+    /// <param name="read">What the stream held.</param>
+    /// <param name="readAfter">The epoch and offset delivered when the read was sent (null for a baseline read): in that epoch the top it returns cannot be below that offset, unless Redis handed offsets out again. Deliveries made while the read was on its way may be above it.</param>
+    private void ApplyReadLocked(FeedRead read, (string Epoch, ulong Offset)? readAfter)
     {
         if (!_hasBaseline)
         {
@@ -82,9 +84,9 @@ internal sealed partial class RoomFeed
             return;
         }
 
-        if (read.Top < _delivered)
+        if (readAfter is { } before && before.Epoch == read.Epoch && read.Top < before.Offset)
         {
-            RotateLocked($"its top in Redis is {read.Top}, below the {_delivered} delivered");
+            RotateLocked($"its top in Redis is {read.Top}, below the {before.Offset} delivered before it was read");
             return;
         }
 
@@ -127,6 +129,8 @@ internal sealed partial class RoomFeed
         _pending.Clear();
         _probeTop = 0;
         _delivered = top;
+        // The times remembered were the old epoch's: under the new one the same offsets are other publications.
+        Array.Clear(_recent);
     }
 
     private void LoseLocked(string reason)

@@ -283,12 +283,26 @@ internal sealed partial class RoomFeed : IDeliveryTarget
         }
     }
 
+    /// <summary>The epoch and the last offset delivered, read before a probe asks Redis for the room's position.</summary>
+    public (string Epoch, ulong Offset) Delivered
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_epoch, _delivered);
+            }
+        }
+    }
+
     /// <summary>
     /// The periodic check against the room's position in Redis: an offset that was already the top
     /// one period ago and still is not delivered was lost on the way (pub/sub drops messages while a
     /// subscription reconnects), and so was the whole stream when its epoch changed or vanished.
+    /// A top below <paramref name="deliveredBefore"/> (what was delivered before the position was
+    /// read; later deliveries may be above it) means Redis handed offsets out again.
     /// </summary>
-    public void Probe(string epoch, ulong top)
+    public void Probe(string epoch, ulong top, (string Epoch, ulong Offset) deliveredBefore)
     {
         lock (_lock)
         {
@@ -298,9 +312,9 @@ internal sealed partial class RoomFeed : IDeliveryTarget
             }
 
             var sameEpoch = epoch == _epoch;
-            if (sameEpoch && top < _delivered)
+            if (sameEpoch && deliveredBefore.Epoch == epoch && top < deliveredBefore.Offset)
             {
-                RotateLocked($"its top in Redis is {top}, below the {_delivered} delivered");
+                RotateLocked($"its top in Redis is {top}, below the {deliveredBefore.Offset} delivered before it was read");
             }
             else if ((!sameEpoch && !_retired.Contains(epoch)) || (sameEpoch && _delivered < _probeTop))
             {
