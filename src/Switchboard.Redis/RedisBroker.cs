@@ -112,8 +112,8 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
     /// <summary>Heartbeats that went through, for tests that wait for intervals to pass.</summary>
     internal long Beats => Interlocked.Read(ref _beats);
 
-    /// <summary>Whether this node's feed of <paramref name="room"/> waits for a top its last probe saw (for tests).</summary>
-    internal bool IsBehindProbe(string room) => _rooms.TryGetValue(room, out var feed) && feed.IsBehindProbe;
+    /// <summary>This node's feed of <paramref name="room"/>, if it serves the room (for tests that set up an interleaving).</summary>
+    internal RoomFeed? FeedOf(string room) => _rooms.GetValueOrDefault(room);
 
     /// <summary>Every shard, in configuration order; throws until connected.</summary>
     internal RedisShard[] Shards => _shards ?? throw new BrokerUnavailableException("redis: not connected yet");

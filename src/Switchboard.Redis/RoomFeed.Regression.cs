@@ -43,6 +43,18 @@ internal sealed partial class RoomFeed
         }
     }
 
+    /// <summary>Whether a rotation of the epoch was asked for and has not come back yet.</summary>
+    public bool IsRotating
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _rotating;
+            }
+        }
+    }
+
     private void RememberLocked(ulong offset, long timeMs) => _recent[offset % RecentKept] = (offset, timeMs);
 
     /// <summary>Asks Redis for a new epoch unless one is already on its way; the caller holds the lock.</summary>

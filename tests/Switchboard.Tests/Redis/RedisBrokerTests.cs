@@ -130,7 +130,7 @@ public sealed class RedisBrokerTests : IAsyncLifetime
         await Publish(b, room, "1");
         await PublishUnheardAsync(b, room, "2, with nothing after it");
         var broker = (RedisBroker)a.Broker;
-        await Eventually.TrueAsync(() => broker.IsBehindProbe(room) || a.Handler.Offsets(room).Length == 2, "a probe saw top 2 with 1 delivered");
+        await Eventually.TrueAsync(() => broker.FeedOf(room)!.IsBehindProbe || a.Handler.Offsets(room).Length == 2, "a probe saw top 2 with 1 delivered");
 
         // A starved heartbeat: the room's mark in the recent set expires before the next probe.
         await _redis.CommandAsync("ZREM", "sb:{#nodes}:active", room);
@@ -236,6 +236,29 @@ public sealed class RedisBrokerTests : IAsyncLifetime
         await Eventually.TrueAsync(() => a.Handler.StreamLosses(room) == 1, "the probe saw the top below what was delivered", Deadline);
         var read = await a.Broker.ReadStreamAsync(room, before, 10, Timeout());
         Assert.NotEqual(before.Epoch, read.Top.Epoch);
+    }
+
+    [Fact]
+    public async Task APositionReadBeforeLaterDeliveriesIsNoRegression()
+    {
+        var a = await StartAsync();
+        var room = NewRoom();
+        await a.Broker.SubscribeRoomAsync(room, Timeout());
+        var first = await Publish(a, room, "1");
+        var feed = ((RedisBroker)a.Broker).FeedOf(room)!;
+        // A probe takes what was delivered, then reads the room's top (1)...
+        var before = feed.Delivered;
+        Assert.Equal((first.Epoch, 1UL), before);
+        // ...while two more publications are delivered, before its answer is applied.
+        await Publish(a, room, "2");
+        await Publish(a, room, "3");
+        await Eventually.TrueAsync(() => a.Handler.Offsets(room).Length == 3, "offsets 1-3 were delivered");
+
+        feed.Probe(first.Epoch, top: 1, before);
+
+        Assert.False(feed.IsRotating, "a top read before deliveries 2 and 3 is not below what was delivered when it was read");
+        feed.Probe(first.Epoch, top: 1, feed.Delivered);
+        Assert.True(feed.IsRotating, "the same top against what was delivered before the read is a regression");
     }
 
     [Fact]
