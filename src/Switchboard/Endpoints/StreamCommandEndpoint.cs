@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Switchboard.Brokers;
 using Switchboard.Connections;
 using Switchboard.Identity;
+using Switchboard.Metrics;
 using Switchboard.Options;
 using Switchboard.Protocol;
 using Switchboard.Transports;
@@ -21,7 +22,7 @@ namespace Switchboard.Endpoints;
 /// </summary>
 internal static class StreamCommandEndpoint
 {
-    public static async Task<IResult> PostAsync(HttpContext context, string session, StreamSessions streams, ISessionCommandRelay relay, Admission admission, ITokenValidator tokens, IOptions<SwitchboardOptions> options)
+    public static async Task<IResult> PostAsync(HttpContext context, string session, StreamSessions streams, ISessionCommandRelay relay, Admission admission, ITokenValidator tokens, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options)
     {
         var settings = options.Value;
         // The stream's own origin rules: otherwise a page the stream's origin check refused could
@@ -41,7 +42,7 @@ internal static class StreamCommandEndpoint
         if (streams.Find(session) is not { } stream)
         {
             return relay.NodeId is { } self && SessionIds.TryGetNode(session, out var node) && node != self
-                ? await ForwardAsync(context, session, node, relay, tokens, settings).ConfigureAwait(false)
+                ? await ForwardAsync(context, session, node, relay, tokens, metrics, settings).ConfigureAwait(false)
                 : UnknownSession();
         }
 
@@ -68,7 +69,7 @@ internal static class StreamCommandEndpoint
     /// Sends a POST to the node that holds its session, with the users its credentials prove (never the
     /// credentials themselves), and answers with the holder's verdict; see <see cref="StreamSessions.Accept"/>.
     /// </summary>
-    private static async Task<IResult> ForwardAsync(HttpContext context, string session, string node, ISessionCommandRelay relay, ITokenValidator tokens, SwitchboardOptions settings)
+    private static async Task<IResult> ForwardAsync(HttpContext context, string session, string node, ISessionCommandRelay relay, ITokenValidator tokens, SwitchboardMetrics metrics, SwitchboardOptions settings)
     {
         var body = await ReadBodyAsync(context, settings.Limits.MaxMessageBytes).ConfigureAwait(false);
         if (body is null)
@@ -85,6 +86,7 @@ internal static class StreamCommandEndpoint
 
         var appUser = (await AppPrincipal.IdentifyAsync(context, settings.Auth.App).ConfigureAwait(false))?.Identity?.User;
         var outcome = await relay.ForwardAsync(node, new RelayedPost(session, body, bearerUser, appUser), context.RequestAborted).ConfigureAwait(false);
+        metrics.StreamPostsForwarded.Add(1, new KeyValuePair<string, object?>("outcome", OutcomeTag(outcome)));
         return outcome switch
         {
             RelayOutcome.Accepted => Results.StatusCode(StatusCodes.Status202Accepted),
@@ -95,6 +97,16 @@ internal static class StreamCommandEndpoint
             _ => UnknownSession(),
         };
     }
+
+    private static string OutcomeTag(RelayOutcome outcome) => outcome switch
+    {
+        RelayOutcome.Accepted => "accepted",
+        RelayOutcome.Full => "full",
+        RelayOutcome.Forbidden => "forbidden",
+        RelayOutcome.Unavailable => "unavailable",
+        RelayOutcome.NoAnswer => "no_answer",
+        _ => "unknown_session",
+    };
 
     private static string? BearerToken(HttpContext context)
     {
