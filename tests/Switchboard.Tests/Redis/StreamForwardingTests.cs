@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Protocol;
 using Switchboard.Redis;
 using Switchboard.Tests.Infrastructure;
@@ -131,7 +132,7 @@ public sealed class StreamForwardingTests(SingleRedisTopology redis) : IClassFix
         var session = await stream.Session;
 
         Assert.Matches("^[0-9a-f]{16}\\.[0-9a-f]{32}$", session);
-        Assert.StartsWith(_nodes[0].Services.GetService(typeof(RedisBroker)) is RedisBroker broker ? broker.NodeId + "." : "?", session, StringComparison.Ordinal);
+        Assert.StartsWith(_nodes[0].Services.GetRequiredService<RedisBroker>().NodeId + ".", session, StringComparison.Ordinal);
     }
 
     private async Task<HttpStreamClient> OpenAsAsync(string user)
