@@ -13,6 +13,7 @@ namespace Switchboard.Redis;
 internal sealed class RedisBrokerService(IServiceProvider services, IOptions<SwitchboardOptions> options) : IHostedLifecycleService
 {
     private RedisBroker? _broker;
+    private RedisSessionRelay? _relay;
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -22,6 +23,9 @@ internal sealed class RedisBrokerService(IServiceProvider services, IOptions<Swi
         {
             _broker = services.GetRequiredService<RedisBroker>();
             await _broker.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            // Before the server takes requests: a stream opened here must be able to get forwarded posts.
+            _relay = services.GetRequiredService<RedisSessionRelay>();
+            await _relay.StartAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -33,6 +37,11 @@ internal sealed class RedisBrokerService(IServiceProvider services, IOptions<Swi
 
     public async Task StoppedAsync(CancellationToken cancellationToken)
     {
+        if (_relay is not null)
+        {
+            await _relay.StopAsync().ConfigureAwait(false);
+        }
+
         if (_broker is not null)
         {
             await _broker.DisposeAsync().ConfigureAwait(false);

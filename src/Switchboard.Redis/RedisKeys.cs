@@ -51,6 +51,12 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>Sorted set: rooms scored by their last publication (Redis time, ms); the rooms worth a loss probe.</summary>
     public RedisKey Active => $"{prefix}:{NodesTag}:active";
 
+    /// <summary>
+    /// The name of the channel a node listens on for POSTs of its streams' commands made to other nodes,
+    /// and for the answers to those it forwarded (<see cref="RedisSessionRelay"/>); on the home shard.
+    /// </summary>
+    public string PostsChannelName(string node) => $"{prefix}:{NodesTag}:posts:{node}";
+
     /// <summary>The name of the channel that carries the room's publications and presence events; tagged like the room's keys.</summary>
     public string RoomChannelName(string room) => $"{prefix}:room:{{{room}}}";
 

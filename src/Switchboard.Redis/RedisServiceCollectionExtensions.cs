@@ -29,6 +29,12 @@ public static class RedisServiceCollectionExtensions
             ? sp.GetRequiredService<RedisBroker>()
             : sp.GetRequiredService<MemoryBroker>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisBrokerService>());
+        // POSTs of a stream's commands that reach another node are forwarded to the stream's node through Redis.
+        services.TryAddSingleton<RedisSessionRelay>();
+        services.TryAddSingleton<SingleNodeRelay>();
+        services.Replace(ServiceDescriptor.Singleton<ISessionCommandRelay>(sp => sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Broker == BrokerName
+            ? sp.GetRequiredService<RedisSessionRelay>()
+            : sp.GetRequiredService<SingleNodeRelay>()));
         // The dashboard (AddSwitchboardDashboard) lists every node sharing the Redis.
         services.TryAddSingleton<INodeDirectory>(sp => sp.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Broker == BrokerName
             ? ActivatorUtilities.CreateInstance<RedisNodeDirectory>(sp)

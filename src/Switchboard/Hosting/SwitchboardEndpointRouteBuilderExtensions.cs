@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Brokers;
 using Switchboard.Connections;
 using Switchboard.Endpoints;
 using Switchboard.Hosting.Health;
@@ -55,6 +56,8 @@ public static class SwitchboardEndpointRouteBuilderExtensions
         // Built now rather than on first use, so metrics count from the first request.
         _ = endpoints.ServiceProvider.GetRequiredService<SwitchboardHub>();
         _ = endpoints.ServiceProvider.GetRequiredService<ConnectionRegistry>();
+        // Posts that other nodes forward go to this node's streams, like the ones POSTed here.
+        endpoints.ServiceProvider.GetRequiredService<ISessionCommandRelay>().Attach(endpoints.ServiceProvider.GetRequiredService<StreamSessions>());
 
         var paths = endpoints.ServiceProvider.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Paths;
         var group = endpoints.MapGroup(prefix);

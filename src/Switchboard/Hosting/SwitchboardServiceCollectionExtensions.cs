@@ -64,6 +64,8 @@ public static class SwitchboardServiceCollectionExtensions
         services.TryAddSingleton<WebSocketAcceptor>();
         services.TryAddSingleton<HttpStreamAcceptor>();
         services.TryAddSingleton<StreamSessions>();
+        // One node: every session is here. A broker that spans nodes replaces it (AddSwitchboardRedis).
+        services.TryAddSingleton<ISessionCommandRelay, SingleNodeRelay>();
         services.TryAddSingleton<ProtocolBehavior>();
         services.AddHealthChecks()
             .AddCheck<BrokerHealthCheck>("switchboard-broker", tags: [HealthEndpoints.ReadyTag])

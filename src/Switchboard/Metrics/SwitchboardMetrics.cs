@@ -27,6 +27,7 @@ public sealed class SwitchboardMetrics
         SlowConsumerDisconnects = Meter.CreateCounter<long>("switchboard.slow_consumer.disconnects", description: "Connections closed because their outbound queue overflowed.");
         Errors = Meter.CreateCounter<long>("switchboard.errors", description: "Error replies sent to clients, by error code.");
         Closes = Meter.CreateCounter<long>("switchboard.closes", description: "Connections closed by the server, by close code.");
+        StreamPostsForwarded = Meter.CreateCounter<long>("switchboard.stream.posts.forwarded", description: "POSTs of stream commands this node forwarded to the node that holds the stream, by outcome.");
         // Untagged counters are exported from zero, so rate() and alerts work before the first event.
         foreach (var counter in new[] { ConnectionsAccepted, ConnectionsCompressed, MessagesIn, MessagesOut, BytesIn, BytesOut, Publications, SlowConsumerDisconnects })
         {
@@ -66,5 +67,8 @@ public sealed class SwitchboardMetrics
 
     /// <summary>Server-initiated closes, tagged <c>code</c>.</summary>
     public Counter<long> Closes { get; }
+
+    /// <summary>POSTs of stream commands forwarded to another node, tagged <c>outcome</c> (<c>accepted</c>, <c>forbidden</c>, ...).</summary>
+    public Counter<long> StreamPostsForwarded { get; }
 
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Switchboard.Brokers;
 using Switchboard.Connections;
 using Switchboard.Identity;
 using Switchboard.Protocol;
@@ -19,12 +19,9 @@ internal sealed class AdmissionGate(
     IConnectionIdentifier identifier,
     Admission admission,
     ShutdownState shutdown,
+    ISessionCommandRelay relay,
     ILogger<AdmissionGate> logger)
 {
-    // 128 bits: an HTTP stream's session id is all a POST needs to act as the session's user (see
-    // docs/protocol.md, Transports), so it must not be guessable; WebSocket sessions share the format.
-    private const int SessionIdBytes = 16;
-
     /// <summary>
     /// Admits the client of <paramref name="context"/>, or answers it with an HTTP error and returns
     /// null. A deferred identity (no token yet) becomes a 4501 refusal unless
@@ -72,7 +69,8 @@ internal sealed class AdmissionGate(
                 return null;
             }
 
-            var session = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(SessionIdBytes));
+            // WebSocket sessions share the format of HTTP streams' ids, which name their node (SessionIds).
+            var session = SessionIds.Create(relay.NodeId);
             var identity = await identifier.IdentifyAsync(context, session).ConfigureAwait(false);
             if (identity.Deferred && !acceptsDeferredAuth)
             {

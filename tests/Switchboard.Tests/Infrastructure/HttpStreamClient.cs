@@ -51,6 +51,12 @@ public sealed class HttpStreamClient : ISessionClient
     /// <summary>The reason of the <c>close</c> message, once it arrived.</summary>
     public string? CloseReason { get; private set; }
 
+    /// <summary>
+    /// Where commands are posted: null for the node that serves the stream (the client's base address),
+    /// or another node's base address, which must forward them to the stream's node.
+    /// </summary>
+    public Uri? CommandsBaseUri { get; set; }
+
     /// <summary>The session id from the welcome.</summary>
     public Task<string> Session => _session.Task.WaitAsync(ProtocolClient.DefaultTimeout);
 
@@ -86,7 +92,8 @@ public sealed class HttpStreamClient : ISessionClient
     public async Task<HttpResponseMessage> PostAsync(string body, string contentType = "application/json", IReadOnlyDictionary<string, string>? headers = null, string? session = null)
     {
         session ??= await Session;
-        using var request = new HttpRequestMessage(HttpMethod.Post, "events/" + session)
+        var path = new Uri("events/" + session, UriKind.Relative);
+        using var request = new HttpRequestMessage(HttpMethod.Post, CommandsBaseUri is null ? path : new Uri(CommandsBaseUri, path))
         {
             Content = new StringContent(body, Encoding.UTF8),
         };

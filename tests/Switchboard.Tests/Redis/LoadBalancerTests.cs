@@ -152,6 +152,41 @@ public sealed class LoadBalancerTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task AServerSentEventsStreamThroughNginxTakesCommandsPostedThroughNginxWhicheverNodeTheyReach()
+    {
+        const int Publishes = 20;
+        await using var member = await ProtocolClient.ConnectAsync(Nginx.Ws("ws?user=member"));
+        await member.ExpectAsync("welcome");
+        await member.RequestAsync("""{"op":"join","room":"sse"}""");
+        // Stream and posts both through nginx, with no stickiness: least_conn sends a post to a node
+        // with fewer open connections than the stream's, so most posts reach another node.
+        await using var stream = await HttpStreamClient.OpenAsync(Nginx.BaseUri, "events?user=reader");
+        // (nginx keeps the node's X-Accel-Buffering: no to itself: it is an instruction to nginx.)
+        Assert.True(stream.IsServerSentEvents);
+        await stream.ExpectAsync("welcome");
+
+        var joined = await stream.RequestAsync("""{"op":"join","room":"sse"}""");
+        Assert.Equal("reply", joined.GetProperty("op").GetString());
+        for (var i = 0; i < Publishes; i++)
+        {
+            var reply = await stream.RequestAsync($$"""{"op":"publish","room":"sse","data":{{i}}}""");
+            Assert.True(reply.GetProperty("op").GetString() == "reply", reply.GetRawText());
+        }
+
+        var received = await member.TakeAsync("sse", Publishes, TimeSpan.FromSeconds(15));
+        Assert.Equal(Enumerable.Range(1, Publishes).Select(i => (ulong)i), received.Select(m => m.Offset()));
+        var forwarded = 0.0;
+        foreach (var address in _addresses)
+        {
+            using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
+            forwarded += (await MetricsScrape.ReadAsync(http))["switchboard_stream_posts_forwarded_total{outcome=\"accepted\"}"] ?? 0;
+        }
+
+        output.WriteLine($"{forwarded} of {Publishes + 1} posts through nginx reached another node than the stream's and were forwarded");
+        Assert.True(forwarded > 0, "some posts reached another node than the stream's");
+    }
+
     /// <summary>Each chatter publishes <paramref name="each"/> messages, awaiting every reply; returns how many.</summary>
     private static async Task<int> ChatAsync(IReadOnlyList<Chatter> chatters, int each)
     {

@@ -77,6 +77,26 @@ public abstract class MultiNodeTests(RedisTopology redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CommandsPostedToAnotherNodeRunInTheStreamOfTheNodeThatHoldsIt()
+    {
+        await using var stream = (HttpStreamClient)await _nodes[0].ConnectAsync(SessionTransport.ServerSentEvents, "alice");
+        await using var bob = await _nodes[1].ConnectAsync("bob");
+        await bob.RequestAsync("""{"op":"join","room":"lobby"}""");
+        stream.CommandsBaseUri = _nodes[1].BaseUri;
+
+        var joined = await stream.RequestAsync("""{"op":"join","room":"lobby"}""");
+        var published = await stream.RequestAsync("""{"op":"publish","room":"lobby","data":"over the relay"}""");
+
+        Assert.Equal("reply", joined.GetProperty("op").GetString());
+        Assert.Equal("reply", published.GetProperty("op").GetString());
+        var own = await stream.ExpectAsync("message");
+        Assert.Equal("over the relay", own.GetProperty("data").GetString());
+        var received = await bob.ExpectAsync("message");
+        Assert.Equal("alice", received.GetProperty("from").GetString());
+        Assert.Equal(published.GetProperty("offset").GetUInt64(), received.GetProperty("offset").GetUInt64());
+    }
+
+    [Fact]
     public async Task ADirectMessageReachesEveryDeviceOfItsUserOnEveryNode()
     {
         await using var phone = await _nodes[0].ConnectAsync("bob");
