@@ -136,6 +136,8 @@ public sealed class ServerSentEventsTests
         }
 
         Assert.NotEqual(firstSession, reader.SessionId);
+        // The recovered messages come with the re-join, which may run before the client reports itself connected.
+        await Wait.UntilAsync(() => reader.Status.State == ConnectionState.Connected, "the reader is connected again");
         Assert.Equal(ClientTransport.ServerSentEvents, reader.Status.Transport);
         // Within WebSocketRetry of the fallback the reconnect went straight to SSE.
         Assert.Equal(1, handler.WebSocketAttempts);
