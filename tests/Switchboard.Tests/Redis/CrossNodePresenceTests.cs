@@ -98,6 +98,28 @@ public abstract class CrossNodePresenceTests(RedisTopology redis) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task ALeaveThatReachesTheWriterAfterItRemovedTheNodesEntryIsStillAnnounced()
+    {
+        var (node, watcher) = (await StartAsync(), await StartAsync());
+        var room = NewRoom();
+        await watcher.Broker.SubscribeRoomAsync(room, Timeout());
+        await node.Broker.SubscribeRoomAsync(room, Timeout());
+        node.Handler.SetPresence(room, "alice", 1);
+        await node.Broker.AnnouncePresenceAsync(room, "alice", joined: true, Frame(room, "alice", joined: true), Timeout());
+
+        // The interleaving set up step by step: the room's last member left and its unsubscribe closed
+        // the writer (removing the entry) while the feed was still listed, then alice's left came.
+        node.Handler.SetPresence(room, "alice", 0);
+        var writer = ((RedisBroker)node.Broker).FeedOf(room)!.Presence;
+        await writer.CloseAndRemoveAsync().WaitAsync(Deadline);
+        await writer.RequestAsync(announce: new PresenceChange("alice", Joined: false)).WaitAsync(Deadline);
+
+        await Eventually.TrueAsync(() => watcher.Handler.PresenceChanges(room).Length == 2, "alice's left arrived");
+        Assert.Equal([Event(room, "alice", joined: true), Event(room, "alice", joined: false)], watcher.Handler.PresenceChanges(room));
+        Assert.Empty(await watcher.Broker.PresenceAsync(room, Timeout()));
+    }
+
+    [Fact]
     public async Task UsersOfANodeCutOffPastTheTimeoutLeaveAndAreAnnouncedAgainWhenItComesBack()
     {
         var (survivor, stalled) = (await StartAsync(), await StartAsync());
