@@ -247,7 +247,7 @@ public sealed partial class RedisBroker
                 foreach (var feed in _rooms.Values)
                 {
                     feed.RequestCatchUp();
-                    ObserveLater(feed.Presence.RequestAsync(full: true));
+                    ObserveLater(feed.Presence.RequestAsync(full: true, heal: true));
                 }
 
                 await Task.Delay(TimeSpan.FromSeconds(1), stopping).ConfigureAwait(false);

@@ -48,6 +48,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
     private bool _resyncAgain;
     private long _beats;
     private int _rewriteAgain;
+    private BeatHold? _beatHold;
     private bool _disposed;
 
     /// <summary>Creates the broker; <see cref="ConnectAsync"/> connects it.</summary>

@@ -31,6 +31,12 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>A node's presence hash in the room (user to connection count).</summary>
     public RedisKey NodePresence(string room, string node) => $"{prefix}:{{{room}}}:node:{node}";
 
+    /// <summary>
+    /// Hash: the users of the room whose last <c>joined</c>/<c>left</c> event was <c>joined</c> (user to 1),
+    /// so that a user is announced once whichever nodes it is on (see <see cref="LuaScripts.PresenceWrite"/>).
+    /// </summary>
+    public RedisKey Announced(string room) => $"{prefix}:{{{room}}}:announced";
+
     /// <summary>The keys of the publish script: meta, stream, members, and the idempotency key's when there is one (all in the room's slot).</summary>
     public RedisKey[] PublishKeys(string room, string? idempotencyKey = null) => idempotencyKey is null
         ? [Meta(room), Stream(room), Members(room)]

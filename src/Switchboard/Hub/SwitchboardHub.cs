@@ -317,9 +317,9 @@ public sealed partial class SwitchboardHub
             }
 
             await ready.WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (firstOfUser && AnnouncesPresence(room) && room.PresenceEvents.Announce(subscription.Connection.User, joined: true) is { } joined)
+            if (firstOfUser && AnnouncesPresence(room) && room.PresenceEvents.Announce(subscription.Connection.User, joined: true) is { } joinedEvent)
             {
-                await _broker.PublishPresenceAsync(room.Name, joined, cancellationToken).ConfigureAwait(false);
+                await _broker.AnnouncePresenceAsync(room.Name, subscription.Connection.User, joined: true, joinedEvent, cancellationToken).ConfigureAwait(false);
             }
 
             return;
@@ -336,9 +336,9 @@ public sealed partial class SwitchboardHub
 
         var lastOfUser = await room.RemoveAsync(subscription).ConfigureAwait(false);
         // Sent even when this node has no members left: members on other nodes must see the user leave.
-        if (lastOfUser && AnnouncesPresence(room) && room.PresenceEvents.Announce(subscription.Connection.User, joined: false) is { } left)
+        if (lastOfUser && AnnouncesPresence(room) && room.PresenceEvents.Announce(subscription.Connection.User, joined: false) is { } leftEvent)
         {
-            await _broker.PublishPresenceAsync(room.Name, left, cancellationToken).ConfigureAwait(false);
+            await _broker.AnnouncePresenceAsync(room.Name, subscription.Connection.User, joined: false, leftEvent, cancellationToken).ConfigureAwait(false);
         }
     }
 

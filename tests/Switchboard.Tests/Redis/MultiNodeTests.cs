@@ -154,6 +154,41 @@ public abstract class MultiNodeTests(RedisTopology redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AUserOnTwoNodesIsAnnouncedOnceAndLeavesWithItsLastConnection()
+    {
+        await using var carol = await _nodes[2].ConnectAsync("carol");
+        await carol.RequestAsync("""{"op":"join","room":"duo"}""");
+        // dave publishes the markers from node 0: what node 0 announced before a marker reaches carol before it.
+        await using var dave = await _nodes[0].ConnectAsync("dave");
+        await dave.RequestAsync("""{"op":"join","room":"duo"}""");
+        Assert.True(IsPresence(await NextEventAsync(carol), "joined", "carol"));
+        Assert.True(IsPresence(await NextEventAsync(carol), "joined", "dave"));
+
+        await using var phone = await _nodes[0].ConnectAsync("alice");
+        await phone.RequestAsync("""{"op":"join","room":"duo"}""");
+        Assert.True(IsPresence(await NextEventAsync(carol), "joined", "alice"));
+        await using var laptop = await _nodes[1].ConnectAsync("alice");
+        await laptop.RequestAsync("""{"op":"join","room":"duo"}""");
+        // From node 1, after its announcement was decided: no second joined comes before it.
+        await laptop.RequestAsync("""{"op":"publish","room":"duo","data":"second device"}""");
+        Assert.Equal("second device", (await NextEventAsync(carol)).GetProperty("data").GetString());
+
+        await phone.RequestAsync("""{"op":"leave","room":"duo"}""");
+        await dave.RequestAsync("""{"op":"publish","room":"duo","data":"phone gone"}""");
+        Assert.Equal("phone gone", (await NextEventAsync(carol)).GetProperty("data").GetString());
+        var presence = await carol.RequestAsync("""{"op":"presence","room":"duo"}""");
+        Assert.Equal("""{"alice":1,"carol":1,"dave":1}""", presence.GetProperty("users").GetRawText());
+
+        // Node 1's last member: the entry goes with it, and alice is in no node's entry any more.
+        await laptop.RequestAsync("""{"op":"leave","room":"duo"}""");
+        Assert.True(IsPresence(await NextEventAsync(carol), "left", "alice"));
+        await dave.RequestAsync("""{"op":"publish","room":"duo","data":"laptop gone"}""");
+        Assert.Equal("laptop gone", (await NextEventAsync(carol)).GetProperty("data").GetString());
+        presence = await carol.RequestAsync("""{"op":"presence","room":"duo"}""");
+        Assert.Equal("""{"carol":1,"dave":1}""", presence.GetProperty("users").GetRawText());
+    }
+
+    [Fact]
     public async Task ANodeThatStopsGracefullyTellsTheOtherNodesItsUsersLeft()
     {
         await using var alice = await _nodes[0].ConnectAsync("alice");
@@ -286,6 +321,10 @@ public abstract class MultiNodeTests(RedisTopology redis) : IAsyncLifetime
         var message = await alice.ExpectAsync("message");
         Assert.Equal(3, message.GetProperty("data").GetInt32());
     }
+
+    /// <summary>The next presence event or publication, skipping replies.</summary>
+    private static Task<JsonElement> NextEventAsync(ProtocolClient client) =>
+        client.ExpectAsync(m => m.GetProperty("op").GetString() is "joined" or "left" or "message");
 
     private static bool IsPresence(JsonElement message, string op, string user) =>
         message.GetProperty("op").GetString() == op && message.GetProperty("user").GetString() == user;
