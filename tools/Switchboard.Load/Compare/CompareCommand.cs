@@ -30,7 +30,7 @@ internal static class CompareCommand
         var roomSize = new Option<int>("--room-size") { Description = "small-rooms: members per room.", DefaultValueFactory = _ => 10 };
         var smallRate = new Option<double>("--small-rooms-rate") { Description = "small-rooms: deliveries per second over all rooms.", DefaultValueFactory = _ => 25_000 };
         var fanout = new Option<string>("--fanout-subscribers") { Description = "fanout: comma-separated subscriber counts, each on a fresh server.", DefaultValueFactory = _ => "1000,10000" };
-        var window = new Option<int>("--window") { Description = "fanout: publications out at once (closed loop).", DefaultValueFactory = _ => 16 };
+        var window = new Option<int>("--window") { Description = "fanout: publications out at once (closed loop). Latency is about window / publication rate, so keep it small.", DefaultValueFactory = _ => 4 };
         var payload = new Option<int>("--payload-bytes") { Description = "Size of each message's text.", DefaultValueFactory = _ => 64 };
         var serverCore = new Option<int>("--server-core") { Description = "Core every server is pinned to (taskset).", DefaultValueFactory = _ => 1 };
         var loadCore = new Option<int>("--load-core") { Description = "Core this tool pins itself to.", DefaultValueFactory = _ => 0 };
@@ -129,7 +129,7 @@ internal static class CompareCommand
         }
 
         var settings = rest(new CompareSettings(
-            scenarioList, targetList, TimeSpan.FromSeconds(seconds), 0, 100, 20, idleCounts, TimeSpan.FromSeconds(3), 1_000, 10, 25_000, fanoutCounts, 16, 64, null, null, root, "Release", null));
+            scenarioList, targetList, TimeSpan.FromSeconds(seconds), 0, 100, 20, idleCounts, TimeSpan.FromSeconds(3), 1_000, 10, 25_000, fanoutCounts, 4, 64, null, null, root, "Release", null));
         var largest = new[] { settings.ConnectClients, settings.SmallRoomsClients, idleCounts.Max(), fanoutCounts.Max() + 1 }.Max();
         if (largest > CompareSettings.MaxClientsPerProcess)
         {
