@@ -33,9 +33,11 @@ internal static class CompareRun
                 {
                     ScenarioContext.Note(run, $"stopped after its bound of {BoundFor(scenario, settings).TotalSeconds:N0} s");
                 }
-                catch (InvalidOperationException ex)
+                catch (Exception ex) when (ex is InvalidOperationException or System.Net.WebSockets.WebSocketException or IOException or System.Net.Http.HttpRequestException or System.ComponentModel.Win32Exception)
                 {
-                    ScenarioContext.Note(run, ex.Message);
+                    // A server that would not start or a connection that broke mid-scenario fails
+                    // this target's run only; the next target starts fresh.
+                    ScenarioContext.Note(run, $"{ex.GetType().Name}: {ex.Message}");
                 }
 
                 foreach (var problem in run.Problems)

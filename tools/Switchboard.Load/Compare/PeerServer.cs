@@ -152,10 +152,20 @@ internal sealed class PeerServer : IAsyncDisposable
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new InvalidOperationException($"{name} did not accept connections within {StartTimeout.TotalSeconds:N0} s: {RecentOutput()}");
+                throw NotAccepting(name);
             }
 
-            await Task.Delay(50, timeout.Token);
+            try
+            {
+                await Task.Delay(50, timeout.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw NotAccepting(name);
+            }
         }
     }
+
+    private InvalidOperationException NotAccepting(string name) =>
+        new($"{name} did not accept connections within {StartTimeout.TotalSeconds:N0} s: {RecentOutput()}");
 }

@@ -42,7 +42,8 @@ internal static class ChurnScenario
                         await client.CloseAsync();
                     }
                 }
-                catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or System.Net.Http.HttpRequestException or TimeoutException or IOException)
+                catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or System.Net.Http.HttpRequestException or TimeoutException or IOException
+                    || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
                 {
                     Interlocked.Increment(ref failures);
                     lock (run)
