@@ -107,7 +107,7 @@ internal static class CompareCommand
         }
 
         var targetList = targets.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList();
-        if (targetList.Count == 0 || targetList.FirstOrDefault(t => !PeerTarget.AllNames.Contains(t)) is { } unknownTarget && unknownTarget is not null)
+        if (targetList.Count == 0 || targetList.Any(t => !PeerTarget.AllNames.Contains(t)))
         {
             return (null, $"--targets must name some of {string.Join(", ", PeerTarget.AllNames)}");
         }
