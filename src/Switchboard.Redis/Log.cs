@@ -54,6 +54,9 @@ internal static partial class Log
     [LoggerMessage(5017, LogLevel.Information, "Redis pub/sub connection to {Endpoints} brings messages again; catching up {Rooms} rooms")]
     public static partial void PubSubBack(ILogger logger, string endpoints, int rooms);
 
+    [LoggerMessage(5018, LogLevel.Warning, "Missed {Count} direct messages to user {User} while this node's pub/sub subscription was down or silent; they are not delivered here")]
+    public static partial void DirectsMissed(ILogger logger, long count, string user);
+
     [LoggerMessage(5013, LogLevel.Error, "A delivery for {Target} failed; its worker goes on with the next")]
     public static partial void DeliveryFailed(ILogger logger, string target, Exception exception);
 }

@@ -267,11 +267,14 @@ public sealed partial class RedisBroker
                     ObserveLater(feed.Presence.RequestAsync(full: true));
                 }
 
+                SyncEveryUser();
                 await Task.Delay(TimeSpan.FromSeconds(1), stopping).ConfigureAwait(false);
                 foreach (var feed in _rooms.Values)
                 {
                     feed.RequestCatchUp();
                 }
+
+                SyncEveryUser();
             }
             while (ResyncAgain());
         }
@@ -283,6 +286,19 @@ public sealed partial class RedisBroker
 
     /// <summary>Catch-ups of every room started so far (after a reconnect, or after a silent pub/sub connection spoke again); for tests.</summary>
     internal long CatchUps => Interlocked.Read(ref _catchUps);
+
+    /// <summary>
+    /// Directs are not kept anywhere, so what a down subscription missed cannot be caught up; but it is
+    /// counted: each user channel hears its direct count (<see cref="SyncDirectsAsync"/>). Twice, as the
+    /// rooms' catch-up: a count published before the re-subscription took effect is not heard.
+    /// </summary>
+    private void SyncEveryUser()
+    {
+        foreach (var user in _users.Keys)
+        {
+            ObserveLater(SyncDirectsAsync(user));
+        }
+    }
 
     private bool ResyncAgain()
     {

@@ -61,6 +61,9 @@ public sealed class TcpProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops forwarding what the server sends on every connection opened from now on (a reconnect then hangs at its handshake).</summary>
+    public void PauseNewFromServer() => _pauseNew = true;
+
     /// <summary>Forwards again on every connection, starting with what the server sent meanwhile.</summary>
     public void ResumeAll()
     {

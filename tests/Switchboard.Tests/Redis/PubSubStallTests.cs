@@ -115,6 +115,47 @@ public sealed partial class PubSubStallTests : IAsyncLifetime
         Assert.True(BrokerOf(receiver).PubSubStalls >= 1);
     }
 
+    [Fact]
+    public async Task DirectsSentWhileTheRecipientNodeIsNotSubscribedAreCountedThereAsMissedAndLaterOnesDelivered()
+    {
+        var proxy = TcpProxy.Start(_redis.Port);
+        _owned.Add(proxy);
+        var sender = await StartNodeAsync(_redis.Configuration);
+        var recipient = await StartNodeAsync($"127.0.0.1:{proxy.Port.ToString(CultureInfo.InvariantCulture)},connectTimeout=2000");
+        var alice = await sender.ConnectAsync("alice");
+        _owned.Add(alice);
+        var bob = await recipient.ConnectAsync("bob");
+        _owned.Add(bob);
+        await SendDirectAsync(alice, 0);
+        Assert.Equal(0, (await bob.ExpectAsync("direct")).GetProperty("data").GetInt32());
+
+        // The recipient's subscriber connection is killed, and its reconnect hangs at the handshake:
+        // Redis has no subscriber for bob's channel until the test lets the reconnect through.
+        var subscriber = await SubscriberPortAsync(proxy);
+        proxy.PauseNewFromServer();
+        Assert.Equal(":1", await _redis.CommandAsync("CLIENT", "KILL", "ADDR", $"127.0.0.1:{subscriber.ToString(CultureInfo.InvariantCulture)}"));
+        Assert.Equal(":0", await _redis.CommandAsync("EVAL", "return redis.call('PUBSUB', 'NUMSUB', KEYS[1])[2]", "1", "sb:user:{bob}"));
+        for (var n = 1; n <= 3; n++)
+        {
+            await SendDirectAsync(alice, n);
+        }
+
+        proxy.ResumeAll();
+        await Eventually.TrueAsync(() => BrokerOf(recipient).DirectsMissed == 3, "the recipient counted the 3 directs it missed", Deadline);
+        await WaitReadyAsync(recipient, HttpStatusCode.OK);
+        await SendDirectAsync(alice, 4);
+        // Directs are not kept, so 1 to 3 are gone (counted, not delivered late); 4 arrives as usual.
+        Assert.Equal(4, (await bob.ExpectAsync("direct")).GetProperty("data").GetInt32());
+        Assert.Equal(3, BrokerOf(recipient).DirectsMissed);
+        Assert.Equal(0, BrokerOf(sender).DirectsMissed);
+    }
+
+    private static async Task SendDirectAsync(ProtocolClient from, int n)
+    {
+        var reply = await from.RequestAsync($$"""{"op":"send","user":"bob","data":{{n}}}""");
+        Assert.Equal("reply", reply.GetProperty("op").GetString());
+    }
+
     private static IEnumerable<ulong> Offsets(int from, int to) => Enumerable.Range(from, to - from + 1).Select(i => (ulong)i);
 
     private static RedisBroker BrokerOf(TestServer node) => node.Services.GetRequiredService<RedisBroker>();
