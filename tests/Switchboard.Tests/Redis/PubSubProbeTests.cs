@@ -93,11 +93,20 @@ public sealed class PubSubProbeTests : IAsyncLifetime, IDisposable
         await AdvanceWhenWaitingAsync(timers: 3, Interval);
         Assert.Equal(2, await NextSentAsync());
         await _time.WaitForTimersAsync(4);
-        // Ping 1, held up somewhere, arrives now: it proves nothing about the connection of now.
+        // Ping 1, held up somewhere, arrives now: it proves nothing about the connection of now, so
+        // ping 2 times out as well and the next round starts still silent.
         _probe.OnEcho(1);
+        _time.Advance(Timeout);
+        await _time.WaitForTimersAsync(5);
         Assert.True(_probe.Stalled);
-        _probe.OnEcho(2);
+        Assert.False(_recovered.Task.IsCompleted);
+
+        await AdvanceWhenWaitingAsync(timers: 5, Interval);
+        Assert.Equal(3, await NextSentAsync());
+        await _time.WaitForTimersAsync(6);
+        _probe.OnEcho(3);
         await _recovered.Task.WaitAsync(Deadline);
+        Assert.Equal(1, Volatile.Read(ref _stalls));
     }
 
     [Fact]
