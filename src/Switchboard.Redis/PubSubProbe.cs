@@ -112,7 +112,10 @@ internal sealed class PubSubProbe(TimeSpan interval, TimeSpan timeout, TimeProvi
                 return Task.CompletedTask;
             }
 
-            _echo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Continuations run inline on the echo's thread (a Redis handler on the thread pool): the
+            // loop's next step is a lock and a timer, and taking it at once makes the probe's reaction
+            // to an echo finished when OnEcho returns, which a test can rely on.
+            _echo = new TaskCompletionSource();
             return _echo.Task;
         }
     }

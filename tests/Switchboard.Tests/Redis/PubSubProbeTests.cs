@@ -96,6 +96,7 @@ public sealed class PubSubProbeTests : IAsyncLifetime, IDisposable
         // Ping 1, held up somewhere, arrives now: it proves nothing about the connection of now, so
         // ping 2 times out as well and the next round starts still silent.
         _probe.OnEcho(1);
+        Assert.False(_recovered.Task.IsCompleted);
         _time.Advance(Timeout);
         await _time.WaitForTimersAsync(5);
         Assert.True(_probe.Stalled);

@@ -81,6 +81,9 @@ public sealed partial class PubSubStallTests : IAsyncLifetime
         Assert.Equal("unavailable", unready.GetProperty("status").GetString());
         Assert.Equal("redis unavailable", unready.GetProperty("reason").GetString());
         Assert.Equal(1, BrokerOf(receiver).PubSubStalls);
+        var metrics = await MetricsScrape.ReadAsync(receiver);
+        Assert.True(metrics["switchboard_redis_pubsub_stalls_total{cause=\"silent\"}"] == 1, metrics.Text);
+        Assert.True(metrics["switchboard_redis_pubsub_stalls_total{cause=\"disconnected\"}"] == 0, metrics.Text);
         var catchUpsBefore = BrokerOf(receiver).CatchUps;
 
         proxy.ResumeAll();
@@ -148,6 +151,7 @@ public sealed partial class PubSubStallTests : IAsyncLifetime
         Assert.Equal(4, (await bob.ExpectAsync("direct")).GetProperty("data").GetInt32());
         Assert.Equal(3, BrokerOf(recipient).DirectsMissed);
         Assert.Equal(0, BrokerOf(sender).DirectsMissed);
+        Assert.Equal(3, (await MetricsScrape.ReadAsync(recipient))["switchboard_redis_directs_undelivered_total"]);
     }
 
     private static async Task SendDirectAsync(ProtocolClient from, int n)
