@@ -362,4 +362,35 @@ internal static class LuaScripts
         redis.call('ZREM', KEYS[1], ARGV[1])
         return 1
         """;
+
+    /// <summary>
+    /// Sends a direct message: counts it in the user's direct counter (KEYS[1], renewed for ARGV[3] ms)
+    /// and publishes ARGV[2] on the user's channel ARGV[1], with SPUBLISH when ARGV[4] is <c>s</c>.
+    /// The count is what lets a node find out later how many it missed (<see cref="SyncDirects"/>).
+    /// </summary>
+    public const string SendDirect = """
+        local count = redis.call('INCR', KEYS[1])
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        if ARGV[4] == 's' then
+          redis.call('SPUBLISH', ARGV[1], ARGV[2])
+        else
+          redis.call('PUBLISH', ARGV[1], ARGV[2])
+        end
+        return count
+        """;
+
+    /// <summary>
+    /// Publishes the user's direct counter (KEYS[1]; 0 when none was sent lately) on the user's channel
+    /// ARGV[1] as <c>S COUNT</c>: in line with the direct messages themselves, so every node that hears
+    /// it has heard every direct sent before it, or missed it.
+    /// </summary>
+    public const string SyncDirects = """
+        local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+        if ARGV[2] == 's' then
+          redis.call('SPUBLISH', ARGV[1], 'S ' .. count)
+        else
+          redis.call('PUBLISH', ARGV[1], 'S ' .. count)
+        end
+        return count
+        """;
 }

@@ -53,6 +53,8 @@ internal sealed class RedisBrokerOptionsValidator(IOptions<SwitchboardOptions> s
         Require(options.PresenceTimeoutSeconds >= 2 * options.PresenceIntervalSeconds && options.PresenceTimeoutSeconds <= 86400, "PresenceTimeoutSeconds", "must be at least twice PresenceIntervalSeconds (a node gets two refreshes before it expires) and at most 86400");
         Require(options.OperationTimeoutSeconds is >= 0.05 and <= 60, "OperationTimeoutSeconds", "must be between 0.05 and 60");
         Require(options.GapWaitMilliseconds is >= 0 and <= 10_000, "GapWaitMilliseconds", "must be between 0 and 10000");
+        Require(options.PubSubProbeIntervalSeconds == 0 || options.PubSubProbeIntervalSeconds is >= 0.05 and <= 3600, "PubSubProbeIntervalSeconds", "must be 0 (off) or between 0.05 and 3600");
+        Require(options.PubSubProbeTimeoutSeconds is >= 0.05 and <= 600, "PubSubProbeTimeoutSeconds", "must be between 0.05 and 600");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

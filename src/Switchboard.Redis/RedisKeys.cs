@@ -68,4 +68,14 @@ internal sealed class RedisKeys(string prefix)
 
     /// <summary>The name of the channel that carries a user's direct messages; tagged by the user.</summary>
     public string UserChannelName(string user) => $"{prefix}:user:{{{user}}}";
+
+    /// <summary>String: how many direct messages were sent to the user lately; in the slot of the user's channel.</summary>
+    public RedisKey DirectCount(string user) => $"{prefix}:user:{{{user}}}:directs";
+
+    /// <summary>
+    /// The name of a channel that only <paramref name="node"/> subscribes to and publishes its pub/sub
+    /// liveness pings on; <paramref name="tag"/> is its hash tag, chosen on a cluster so that the channel's
+    /// slot lives on the master whose subscriber connection it checks.
+    /// </summary>
+    public string ProbeChannelName(string node, string tag) => $"{prefix}:probe:{node}:{{{tag}}}";
 }
