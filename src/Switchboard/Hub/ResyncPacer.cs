@@ -19,7 +19,7 @@ namespace Switchboard.Hub;
 /// <para>One loop reads the queue, stored and awaited on disposal. The clock is the host's
 /// <see cref="TimeProvider"/>, so tests move it step by step.</para>
 /// </remarks>
-internal sealed class ResyncPacer : IAsyncDisposable
+internal sealed class ResyncPacer : IAsyncDisposable, IDisposable
 {
     private readonly Channel<Notice> _notices = Channel.CreateUnbounded<Notice>(new UnboundedChannelOptions { SingleReader = true });
     private readonly double _perSecond;
@@ -73,6 +73,14 @@ internal sealed class ResyncPacer : IAsyncDisposable
             // Disposed: the node stops, and the member's connection closes with it.
             Interlocked.Decrement(ref _pending);
         }
+    }
+
+    /// <summary>Stops the loop without waiting for it (a container disposed synchronously); it ends at its next step.</summary>
+    public void Dispose()
+    {
+        _notices.Writer.TryComplete();
+        // Not disposed here: the loop may still be reading its token as it ends.
+        _stopping.Cancel();
     }
 
     /// <inheritdoc/>

@@ -15,7 +15,7 @@ namespace Switchboard.Hub;
 /// This node's rooms and users: who is a member where, and the local end of every delivery. The
 /// broker orders and carries publications; the hub turns them into queue writes.
 /// </summary>
-public sealed partial class SwitchboardHub : IAsyncDisposable
+public sealed partial class SwitchboardHub : IAsyncDisposable, IDisposable
 {
     private readonly ConcurrentDictionary<string, LocalRoom> _rooms = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PresenceCoalescer> _presenceEvents = new(StringComparer.Ordinal);
@@ -51,6 +51,9 @@ public sealed partial class SwitchboardHub : IAsyncDisposable
 
     /// <summary>Stops telling members of lost rooms to re-join (the node stops; its connections close).</summary>
     public ValueTask DisposeAsync() => _resync.DisposeAsync();
+
+    /// <summary>As <see cref="DisposeAsync"/>, for a container disposed synchronously: the pacer's loop ends on its own.</summary>
+    public void Dispose() => _resync.Dispose();
 
     /// <summary>Rooms whose presence-event rate is remembered on this node (those with members, and those retired recently under load).</summary>
     internal int PresenceRateCount => _presenceEvents.Count;
