@@ -18,7 +18,7 @@ internal static partial class Log
     [LoggerMessage(5004, LogLevel.Information, "Redis {ConnectionType} connection to {Endpoint} restored; catching up {Rooms} rooms")]
     public static partial void ConnectionRestored(ILogger logger, ConnectionType connectionType, string? endpoint, int rooms);
 
-    [LoggerMessage(5005, LogLevel.Warning, "Lost part of room {Room}'s stream ({Reason}); closing its members here with 4002 so they recover with since")]
+    [LoggerMessage(5005, LogLevel.Warning, "Lost part of room {Room}'s stream ({Reason}); removing its members here from the room with stream_lost so they re-join with since")]
     public static partial void StreamLost(ILogger logger, string room, string reason);
 
     [LoggerMessage(5006, LogLevel.Debug, "Room {Room}: delivered offsets {From} to {To} read from the stream")]

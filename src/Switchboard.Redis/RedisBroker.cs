@@ -75,7 +75,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         if (metrics is not null)
         {
             _gapFills = metrics.Meter.CreateCounter<long>("switchboard.redis.gap_fills", description: "Reads of a room's stream to deliver offsets pub/sub did not bring.");
-            _streamLosses = metrics.Meter.CreateCounter<long>("switchboard.redis.stream_losses", description: "Times this node closed a room's members with 4002 because part of the stream was lost.");
+            _streamLosses = metrics.Meter.CreateCounter<long>("switchboard.redis.stream_losses", description: "Times this node found part of a room's stream lost and removed the room's members here with stream_lost (they re-join).");
             _nodesReaped = metrics.Meter.CreateCounter<long>("switchboard.redis.nodes_reaped", description: "Presence entries of dead nodes this node removed.");
             _pubSubStalls = metrics.Meter.CreateCounter<long>("switchboard.redis.pubsub_stalls", description: "Times a subscriber connection of this node stopped bringing messages: it failed (cause=disconnected) or a liveness ping did not come back (cause=silent).");
             _directsUndelivered = metrics.Meter.CreateCounter<long>("switchboard.redis.directs_undelivered", description: "Direct messages to a user connected here that this node's subscription missed while it was down or silent.");
