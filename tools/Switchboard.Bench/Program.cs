@@ -9,6 +9,18 @@ using Switchboard.Identity;
 using Switchboard.Metrics;
 using Switchboard.Options;
 
+if (args is ["conn-cost", ..])
+{
+    await ConnectionCost.RunAsync(args);
+    return;
+}
+
+if (args is ["conn-clients", ..])
+{
+    await ConnectionCostClients.RunAsync(args);
+    return;
+}
+
 if (args is ["deflate", ..])
 {
     await DeflateBench.RunAsync(args);
