@@ -23,6 +23,7 @@ public sealed partial class Connection : IDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _lifetime = new();
     private ConnectionIdentity? _identity;
+    private Dictionary<string, RoomSubscription>? _rooms;
 
     internal Connection(ITransport transport, string session, ConnectionIdentity? identity, bool batchText, LimitsOptions limits, SwitchboardMetrics metrics, ILogger logger)
     {
@@ -72,7 +73,14 @@ public sealed partial class Connection : IDisposable
     public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
 
     /// <summary>Rooms this connection has joined. Touched only by the connection's receive loop and its owner's cleanup.</summary>
-    internal Dictionary<string, RoomSubscription> Rooms { get; } = new(StringComparer.Ordinal);
+    /// <remarks>Created by the first join: a connection that never joins (or only publishes) holds no map.</remarks>
+    internal Dictionary<string, RoomSubscription> Rooms => _rooms ??= new(StringComparer.Ordinal);
+
+    /// <summary>The rooms joined, or null when none ever was; for readers that must not create the map.</summary>
+    internal Dictionary<string, RoomSubscription>? JoinedRooms => _rooms;
+
+    /// <summary>Whether this connection has joined <paramref name="room"/>.</summary>
+    internal bool IsMemberOf(string room) => _rooms?.ContainsKey(room) == true;
 
     /// <summary>Cancelled when the connection must stop now (its close timed out, or the socket failed).</summary>
     public CancellationToken Aborted => _lifetime.Token;

@@ -85,7 +85,7 @@ internal sealed partial class ProtocolBehavior
     private async ValueTask LeaveRevokedRoomsAsync(Connection connection, ConnectionIdentity identity)
     {
         List<string>? revoked = null;
-        foreach (var room in connection.Rooms.Keys)
+        foreach (var room in connection.JoinedRooms?.Keys ?? Enumerable.Empty<string>())
         {
             if (!policy.CanJoin(identity, room))
             {

@@ -90,7 +90,7 @@ public sealed partial class SwitchboardHub
 
     private async ValueTask<ProtocolError?> JoinCoreAsync(Connection connection, string room, StreamPosition? since, bool recover, ReadOnlyMemory<byte> id, Activity? activity, CancellationToken cancellationToken)
     {
-        if (connection.Rooms.ContainsKey(room))
+        if (connection.IsMemberOf(room))
         {
             return new ProtocolError(ErrorCodes.AlreadyJoined, $"already a member of {room}");
         }
@@ -143,7 +143,7 @@ public sealed partial class SwitchboardHub
     /// <summary>Ends <paramref name="connection"/>'s membership of <paramref name="room"/>.</summary>
     internal async ValueTask<ProtocolError?> LeaveAsync(Connection connection, string room, CancellationToken cancellationToken)
     {
-        if (!connection.Rooms.Remove(room, out var subscription))
+        if (connection.JoinedRooms is not { } rooms || !rooms.Remove(room, out var subscription))
         {
             return new ProtocolError(ErrorCodes.NotJoined, $"not a member of {room}");
         }
@@ -268,7 +268,7 @@ public sealed partial class SwitchboardHub
     /// <summary>Removes everything <paramref name="connection"/> holds in the hub. Called once by its owner, last.</summary>
     internal async ValueTask RemoveConnectionAsync(Connection connection)
     {
-        foreach (var subscription in connection.Rooms.Values)
+        foreach (var subscription in connection.JoinedRooms?.Values ?? Enumerable.Empty<RoomSubscription>())
         {
             try
             {
@@ -280,7 +280,7 @@ public sealed partial class SwitchboardHub
             }
         }
 
-        connection.Rooms.Clear();
+        connection.JoinedRooms?.Clear();
         try
         {
             await RemoveUserAsync(connection).ConfigureAwait(false);
