@@ -15,6 +15,12 @@ if (args is ["conn-cost", ..])
     return;
 }
 
+if (args is ["micro", ..])
+{
+    Switchboard.Bench.ConnectionBenchmarks.Run(args[1..]);
+    return;
+}
+
 if (args is ["conn-clients", ..])
 {
     await ConnectionCostClients.RunAsync(args);
