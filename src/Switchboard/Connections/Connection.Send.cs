@@ -67,6 +67,10 @@ public sealed partial class Connection
         _queue.Writer.TryComplete();
         try
         {
+            // The idle receive waits without this token (a registration per idle connection would
+            // be kept for its whole life), so the close timeout aborts the transport itself; the
+            // registration costs only connections that are closing.
+            _lifetime.Token.UnsafeRegister(static transport => ((ITransport)transport!).Abort(), _transport);
             _lifetime.CancelAfter(timeout ?? TimeSpan.FromSeconds(_limits.CloseTimeoutSeconds));
         }
         catch (ObjectDisposedException)
