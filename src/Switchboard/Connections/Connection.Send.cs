@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace Switchboard.Connections;
@@ -27,7 +26,7 @@ public sealed partial class Connection
         }
 
         var queued = Interlocked.Add(ref _queuedBytes, frame.Data.Length);
-        if (queued <= _limits.MaxQueuedBytes && _queue.Writer.TryWrite(frame))
+        if (queued <= _limits.MaxQueuedBytes && _queue.TryWrite(frame))
         {
             return true;
         }
@@ -64,7 +63,7 @@ public sealed partial class Connection
         }
 
         _metrics.Closes.Add(1, new KeyValuePair<string, object?>("code", code));
-        _queue.Writer.TryComplete();
+        _queue.TryComplete();
         try
         {
             // The idle receive waits without this token (a registration per idle connection would
@@ -86,7 +85,7 @@ public sealed partial class Connection
     /// </summary>
     internal async Task RunSendLoopAsync()
     {
-        var reader = _queue.Reader;
+        var reader = _queue;
         try
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -117,7 +116,7 @@ public sealed partial class Connection
         }
     }
 
-    private async ValueTask SendNextAsync(ChannelReader<OutboundFrame> reader)
+    private async ValueTask SendNextAsync(OutboundQueue reader)
     {
         if (!reader.TryRead(out var first))
         {

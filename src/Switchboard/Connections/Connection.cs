@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Switchboard.Identity;
 using Switchboard.Metrics;
@@ -17,7 +16,7 @@ public sealed partial class Connection : IDisposable
     private static long s_lastId;
 
     private readonly ITransport _transport;
-    private readonly Channel<OutboundFrame> _queue;
+    private readonly OutboundQueue _queue;
     private readonly LimitsOptions _limits;
     private readonly SwitchboardMetrics _metrics;
     private readonly ILogger _logger;
@@ -40,15 +39,7 @@ public sealed partial class Connection : IDisposable
         JoinBucket = new TokenBucket(limits.JoinsPerSecond, limits.JoinBurst);
         ReadBucket = new TokenBucket(limits.ReadsPerSecond, limits.ReadBurst);
         ReplyBytes = new TokenBucket(limits.ReplyBytesPerSecond, limits.ReplyBurstBytes);
-        // FullMode.Wait makes TryWrite return false when full instead of dropping silently; nobody
-        // ever waits on it, a full queue is answered by closing the connection as a slow consumer.
-        _queue = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(limits.MaxQueuedMessages)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-            AllowSynchronousContinuations = false,
-        });
+        _queue = new OutboundQueue(limits.MaxQueuedMessages);
     }
 
     /// <summary>A process-unique number, used as the registry key and in logs.</summary>
@@ -67,7 +58,7 @@ public sealed partial class Connection : IDisposable
     public bool BatchText { get; }
 
     /// <summary>Messages waiting to be written.</summary>
-    public int QueuedMessages => _queue.Reader.Count;
+    public int QueuedMessages => _queue.Count;
 
     /// <summary>Bytes waiting to be written.</summary>
     public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
