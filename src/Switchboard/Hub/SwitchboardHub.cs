@@ -24,6 +24,8 @@ public sealed partial class SwitchboardHub
     private readonly SwitchboardMetrics _metrics;
     private readonly SwitchboardOptions _options;
     private readonly TimeProvider _time;
+    // One delegate for every room, rather than one bound to this hub per room created.
+    private readonly Action<LocalRoom> _retire;
 
     /// <summary>Creates the hub and attaches it to <paramref name="broker"/>.</summary>
     public SwitchboardHub(IBroker broker, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options, TimeProvider time)
@@ -37,6 +39,7 @@ public sealed partial class SwitchboardHub
         _broker = broker;
         _metrics = metrics;
         _options = options.Value;
+        _retire = Retire;
         broker.Attach(this);
         metrics.Meter.CreateObservableGauge("switchboard.rooms", () => RoomCount, description: "Protocol rooms with members on this node.");
         metrics.Meter.CreateObservableGauge("switchboard.users", () => UserCount, description: "Distinct users connected to this node's protocol endpoint.");
@@ -309,7 +312,7 @@ public sealed partial class SwitchboardHub
         {
             // No side effect in the factory: it may run on several racing threads, and only the
             // instance the dictionary keeps is ever used.
-            var room = _rooms.GetOrAdd(subscription.Room, static (name, hub) => new LocalRoom(name, hub._broker, hub.Retire, hub.PresenceEventsOf(name)), this);
+            var room = _rooms.GetOrAdd(subscription.Room, static (name, hub) => new LocalRoom(name, hub._broker, hub._retire, hub.PresenceEventsOf(name)), this);
             var ready = room.TryAdd(subscription, out var firstOfUser);
             if (ready is null)
             {
