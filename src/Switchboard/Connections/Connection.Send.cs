@@ -67,8 +67,9 @@ public sealed partial class Connection
         try
         {
             // The idle receive waits without this token (a registration per idle connection would
-            // be kept for its whole life), so the close timeout aborts the transport itself; the
-            // registration costs only connections that are closing.
+            // be kept for its whole life), so the close timeout aborts the transport itself rather
+            // than rely on whatever the transport does with the token its close write was given;
+            // the registration costs only connections that are closing.
             _lifetime.Token.UnsafeRegister(static transport => ((ITransport)transport!).Abort(), _transport);
             _lifetime.CancelAfter(timeout ?? TimeSpan.FromSeconds(_limits.CloseTimeoutSeconds));
         }
