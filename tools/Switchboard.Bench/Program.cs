@@ -9,6 +9,24 @@ using Switchboard.Identity;
 using Switchboard.Metrics;
 using Switchboard.Options;
 
+if (args is ["conn-cost", ..])
+{
+    await ConnectionCost.RunAsync(args);
+    return;
+}
+
+if (args is ["micro", ..])
+{
+    Switchboard.Bench.ConnectionBenchmarks.Run(args[1..]);
+    return;
+}
+
+if (args is ["conn-clients", ..])
+{
+    await ConnectionCostClients.RunAsync(args);
+    return;
+}
+
 if (args is ["deflate", ..])
 {
     await DeflateBench.RunAsync(args);

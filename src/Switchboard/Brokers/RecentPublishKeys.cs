@@ -8,15 +8,17 @@ namespace Switchboard.Brokers;
 /// </summary>
 internal sealed class RecentPublishKeys(TimeSpan window, int capacity)
 {
-    private readonly Dictionary<string, ulong> _offsets = new(StringComparer.Ordinal);
+    // Both created by the first key: most rooms never see one, and every room on the node has this.
+    private Dictionary<string, ulong>? _offsets;
     // Keys in the order they were first used, which is also the order they expire in.
-    private readonly Queue<(string Key, DateTimeOffset At)> _order = new();
+    private Queue<(string Key, DateTimeOffset At)>? _order;
 
     /// <summary>The offset the publication with <paramref name="key"/> took, if it was used within the window.</summary>
     public bool TryGet(string key, DateTimeOffset now, out ulong offset)
     {
         Expire(now);
-        return _offsets.TryGetValue(key, out offset);
+        offset = 0;
+        return _offsets?.TryGetValue(key, out offset) == true;
     }
 
     /// <summary>Remembers that the publication with <paramref name="key"/> took <paramref name="offset"/>.</summary>
@@ -27,6 +29,8 @@ internal sealed class RecentPublishKeys(TimeSpan window, int capacity)
             return;
         }
 
+        _offsets ??= new(StringComparer.Ordinal);
+        _order ??= new();
         while (_order.Count >= capacity)
         {
             _offsets.Remove(_order.Dequeue().Key);
@@ -38,6 +42,11 @@ internal sealed class RecentPublishKeys(TimeSpan window, int capacity)
 
     private void Expire(DateTimeOffset now)
     {
+        if (_order is null || _offsets is null)
+        {
+            return;
+        }
+
         while (_order.TryPeek(out var oldest) && now - oldest.At >= window)
         {
             _offsets.Remove(_order.Dequeue().Key);

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace Switchboard.Connections;
@@ -27,7 +26,7 @@ public sealed partial class Connection
         }
 
         var queued = Interlocked.Add(ref _queuedBytes, frame.Data.Length);
-        if (queued <= _limits.MaxQueuedBytes && _queue.Writer.TryWrite(frame))
+        if (queued <= _limits.MaxQueuedBytes && _queue.TryWrite(frame))
         {
             return true;
         }
@@ -64,9 +63,14 @@ public sealed partial class Connection
         }
 
         _metrics.Closes.Add(1, new KeyValuePair<string, object?>("code", code));
-        _queue.Writer.TryComplete();
+        _queue.TryComplete();
         try
         {
+            // The idle receive waits without this token (a registration per idle connection would
+            // be kept for its whole life), so the close timeout aborts the transport itself rather
+            // than rely on whatever the transport does with the token its close write was given;
+            // the registration costs only connections that are closing.
+            _lifetime.Token.UnsafeRegister(static transport => ((ITransport)transport!).Abort(), _transport);
             _lifetime.CancelAfter(timeout ?? TimeSpan.FromSeconds(_limits.CloseTimeoutSeconds));
         }
         catch (ObjectDisposedException)
@@ -82,7 +86,7 @@ public sealed partial class Connection
     /// </summary>
     internal async Task RunSendLoopAsync()
     {
-        var reader = _queue.Reader;
+        var reader = _queue;
         try
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -113,7 +117,7 @@ public sealed partial class Connection
         }
     }
 
-    private async ValueTask SendNextAsync(ChannelReader<OutboundFrame> reader)
+    private async ValueTask SendNextAsync(OutboundQueue reader)
     {
         if (!reader.TryRead(out var first))
         {

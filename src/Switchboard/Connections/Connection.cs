@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Switchboard.Identity;
 using Switchboard.Metrics;
@@ -17,12 +16,13 @@ public sealed partial class Connection : IDisposable
     private static long s_lastId;
 
     private readonly ITransport _transport;
-    private readonly Channel<OutboundFrame> _queue;
+    private readonly OutboundQueue _queue;
     private readonly LimitsOptions _limits;
     private readonly SwitchboardMetrics _metrics;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _lifetime = new();
     private ConnectionIdentity? _identity;
+    private Dictionary<string, RoomSubscription>? _rooms;
 
     internal Connection(ITransport transport, string session, ConnectionIdentity? identity, bool batchText, LimitsOptions limits, SwitchboardMetrics metrics, ILogger logger)
     {
@@ -39,15 +39,7 @@ public sealed partial class Connection : IDisposable
         JoinBucket = new TokenBucket(limits.JoinsPerSecond, limits.JoinBurst);
         ReadBucket = new TokenBucket(limits.ReadsPerSecond, limits.ReadBurst);
         ReplyBytes = new TokenBucket(limits.ReplyBytesPerSecond, limits.ReplyBurstBytes);
-        // FullMode.Wait makes TryWrite return false when full instead of dropping silently; nobody
-        // ever waits on it, a full queue is answered by closing the connection as a slow consumer.
-        _queue = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(limits.MaxQueuedMessages)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-            AllowSynchronousContinuations = false,
-        });
+        _queue = new OutboundQueue(limits.MaxQueuedMessages);
     }
 
     /// <summary>A process-unique number, used as the registry key and in logs.</summary>
@@ -66,19 +58,24 @@ public sealed partial class Connection : IDisposable
     public bool BatchText { get; }
 
     /// <summary>Messages waiting to be written.</summary>
-    public int QueuedMessages => _queue.Reader.Count;
+    public int QueuedMessages => _queue.Count;
 
     /// <summary>Bytes waiting to be written.</summary>
     public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
 
     /// <summary>Rooms this connection has joined. Touched only by the connection's receive loop and its owner's cleanup.</summary>
-    internal Dictionary<string, RoomSubscription> Rooms { get; } = new(StringComparer.Ordinal);
+    /// <remarks>Created by the first join: a connection that never joins (or only publishes) holds no map.</remarks>
+    internal Dictionary<string, RoomSubscription> Rooms => _rooms ??= new(StringComparer.Ordinal);
+
+    /// <summary>The rooms joined, or null when none ever was; for readers that must not create the map.</summary>
+    internal Dictionary<string, RoomSubscription>? JoinedRooms => _rooms;
 
     /// <summary>
     /// Whether the connection is a member of <paramref name="room"/> as its client sees it: joined, and
-    /// not told that the membership ended. Read by the receive loop only, like <see cref="Rooms"/>.
+    /// not told that the membership ended. Read by the receive loop only, like <see cref="Rooms"/>; it
+    /// creates no map for a connection that never joined.
     /// </summary>
-    internal bool IsMemberOf(string room) => Rooms.TryGetValue(room, out var subscription) && subscription.IsCurrent;
+    internal bool IsMemberOf(string room) => _rooms is not null && _rooms.TryGetValue(room, out var subscription) && subscription.IsCurrent;
 
     /// <summary>Cancelled when the connection must stop now (its close timed out, or the socket failed).</summary>
     public CancellationToken Aborted => _lifetime.Token;

@@ -85,7 +85,7 @@ internal sealed partial class ProtocolBehavior
     private async ValueTask LeaveRevokedRoomsAsync(Connection connection, ConnectionIdentity identity)
     {
         List<string>? revoked = null;
-        foreach (var (room, subscription) in connection.Rooms)
+        foreach (var (room, subscription) in connection.JoinedRooms ?? [])
         {
             // A membership the server already ended (told removed) was told once; it is not told again.
             if (subscription.IsCurrent && !policy.CanJoin(identity, room))

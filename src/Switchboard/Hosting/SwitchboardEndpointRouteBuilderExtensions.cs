@@ -61,13 +61,22 @@ public static class SwitchboardEndpointRouteBuilderExtensions
 
         var paths = endpoints.ServiceProvider.GetRequiredService<IOptions<SwitchboardOptions>>().Value.Paths;
         var group = endpoints.MapGroup(prefix);
-        group.Map(paths.WebSocket, (HttpContext context, WebSocketAcceptor acceptor, ProtocolBehavior behavior) => acceptor.RunAsync(context, behavior));
-        group.Map(paths.Rooms, (HttpContext context, string room, WebSocketAcceptor acceptor, PlainRooms rooms, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
+        // The WebSocket endpoints' services are singletons, taken here once: a delegate that asked for
+        // them per request would open the request's service scope, which a WebSocket request keeps (its
+        // resolved-services dictionary with it) for the connection's whole life.
+        var services = endpoints.ServiceProvider;
+        var webSockets = services.GetRequiredService<WebSocketAcceptor>();
+        var protocol = services.GetRequiredService<ProtocolBehavior>();
+        var plainRooms = services.GetRequiredService<PlainRooms>();
+        var policy = services.GetRequiredService<RoomPolicy>();
+        var metrics = services.GetRequiredService<SwitchboardMetrics>();
+        var options = services.GetRequiredService<IOptions<SwitchboardOptions>>();
+        group.Map(paths.WebSocket, (HttpContext context) => webSockets.RunAsync(context, protocol));
+        group.Map(paths.Rooms, (HttpContext context, string room) =>
             NameRules.IsValid(room)
-                ? acceptor.RunAsync(context, new PlainRoomBehavior(rooms, room, policy, metrics, options.Value.Limits))
+                ? webSockets.RunAsync(context, new PlainRoomBehavior(plainRooms, room, policy, metrics, options.Value.Limits))
                 : Results.BadRequest("room must be 1-128 characters of A-Z a-z 0-9 _ - : . @ / = +\n").ExecuteAsync(context));
-        group.Map(paths.Echo, (HttpContext context, WebSocketAcceptor acceptor, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) =>
-            acceptor.RunAsync(context, new EchoBehavior(metrics, options.Value.Limits)));
+        group.Map(paths.Echo, (HttpContext context) => webSockets.RunAsync(context, new EchoBehavior(metrics, options.Value.Limits)));
         group.MapGet(paths.Events, (HttpContext context, HttpStreamAcceptor acceptor, ProtocolBehavior behavior) =>
             acceptor.RunAsync(context, behavior, ServerSentEventsFraming.Instance)).WithStreamCors();
         group.MapMethods(paths.Stream, [HttpMethods.Get, HttpMethods.Post], (HttpContext context, HttpStreamAcceptor acceptor, ProtocolBehavior behavior) =>

@@ -25,6 +25,8 @@ public sealed partial class SwitchboardHub : IAsyncDisposable, IDisposable
     private readonly SwitchboardOptions _options;
     private readonly TimeProvider _time;
     private readonly ResyncPacer _resync;
+    // One delegate for every room, rather than one bound to this hub per room created.
+    private readonly Action<LocalRoom> _retire;
 
     /// <summary>Creates the hub and attaches it to <paramref name="broker"/>.</summary>
     public SwitchboardHub(IBroker broker, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options, TimeProvider time, ShutdownState shutdown)
@@ -40,6 +42,7 @@ public sealed partial class SwitchboardHub : IAsyncDisposable, IDisposable
         _metrics = metrics;
         _options = options.Value;
         _resync = new ResyncPacer(_options.Limits.ResyncRoomsPerSecond, time, shutdown, DepartAsync);
+        _retire = Retire;
         broker.Attach(this);
         metrics.Meter.CreateObservableGauge("switchboard.rooms", () => RoomCount, description: "Protocol rooms with members on this node.");
         metrics.Meter.CreateObservableGauge("switchboard.users", () => UserCount, description: "Distinct users connected to this node's protocol endpoint.");
@@ -103,7 +106,7 @@ public sealed partial class SwitchboardHub : IAsyncDisposable, IDisposable
 
     private async ValueTask<ProtocolError?> JoinCoreAsync(Connection connection, string room, StreamPosition? since, bool recover, ReadOnlyMemory<byte> id, Activity? activity, CancellationToken cancellationToken)
     {
-        if (connection.Rooms.TryGetValue(room, out var existing))
+        if (connection.JoinedRooms is { } joined && joined.TryGetValue(room, out var existing))
         {
             if (existing.IsCurrent)
             {
@@ -167,7 +170,7 @@ public sealed partial class SwitchboardHub : IAsyncDisposable, IDisposable
     /// <summary>Ends <paramref name="connection"/>'s membership of <paramref name="room"/>.</summary>
     internal async ValueTask<ProtocolError?> LeaveAsync(Connection connection, string room, CancellationToken cancellationToken)
     {
-        if (!connection.Rooms.Remove(room, out var subscription))
+        if (connection.JoinedRooms is not { } rooms || !rooms.Remove(room, out var subscription))
         {
             return new ProtocolError(ErrorCodes.NotJoined, $"not a member of {room}");
         }
@@ -292,7 +295,7 @@ public sealed partial class SwitchboardHub : IAsyncDisposable, IDisposable
     /// <summary>Removes everything <paramref name="connection"/> holds in the hub. Called once by its owner, last.</summary>
     internal async ValueTask RemoveConnectionAsync(Connection connection)
     {
-        foreach (var subscription in connection.Rooms.Values)
+        foreach (var subscription in connection.JoinedRooms?.Values ?? Enumerable.Empty<RoomSubscription>())
         {
             try
             {
@@ -304,7 +307,7 @@ public sealed partial class SwitchboardHub : IAsyncDisposable, IDisposable
             }
         }
 
-        connection.Rooms.Clear();
+        connection.JoinedRooms?.Clear();
         try
         {
             await RemoveUserAsync(connection).ConfigureAwait(false);
@@ -333,7 +336,7 @@ public sealed partial class SwitchboardHub : IAsyncDisposable, IDisposable
         {
             // No side effect in the factory: it may run on several racing threads, and only the
             // instance the dictionary keeps is ever used.
-            var room = _rooms.GetOrAdd(subscription.Room, static (name, hub) => new LocalRoom(name, hub._broker, hub.Retire, hub.PresenceEventsOf(name)), this);
+            var room = _rooms.GetOrAdd(subscription.Room, static (name, hub) => new LocalRoom(name, hub._broker, hub._retire, hub.PresenceEventsOf(name)), this);
             var ready = room.TryAdd(subscription, out var firstOfUser);
             if (ready is null)
             {

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 using Switchboard.Options;
 using Switchboard.Protocol;
 
@@ -25,7 +26,9 @@ internal static class AppPrincipal
             return null;
         }
 
-        var principal = context.User;
+        // Read from the feature rather than HttpContext.User, whose getter creates (and the request then
+        // keeps for the connection's whole life) an empty principal when no authentication ran.
+        var principal = context.Features.Get<IHttpAuthenticationFeature>()?.User;
         if (options.Scheme is { } scheme)
         {
             var result = await context.AuthenticateAsync(scheme).ConfigureAwait(false);

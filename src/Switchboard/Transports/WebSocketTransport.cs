@@ -76,7 +76,10 @@ internal sealed class WebSocketTransport(WebSocket socket, LingeringStream? stre
                     return await DiscardUntilClosedAsync(token).ConfigureAwait(false);
                 }
 
-                var peek = await socket.ReceiveAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
+                // Without the session's token: a token passed down is registered by the socket and by
+                // Kestrel's pipe for as long as the read waits, three registrations kept by every idle
+                // connection. Whatever must end this wait (an abort, the close timeout) aborts the socket.
+                var peek = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
                 if (peek.MessageType == WebSocketMessageType.Close)
                 {
                     return Ended(session);
