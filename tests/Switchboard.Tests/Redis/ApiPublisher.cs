@@ -1,0 +1,82 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Switchboard.Tests.Infrastructure;
+using Xunit;
+
+namespace Switchboard.Tests.Redis;
+
+/// <summary>Publishes numbered messages through the HTTP API of each node in turn, keeping every answer.</summary>
+internal sealed class ApiPublisher(TestServer[] nodes)
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<ulong, int> _acknowledged = [];
+    private readonly HashSet<int> _refusedData = [];
+    private int _refused;
+
+    public int Acknowledged
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _acknowledged.Count;
+            }
+        }
+    }
+
+    public int Refused => Volatile.Read(ref _refused);
+
+    /// <summary>The data of every publication answered with 503.</summary>
+    public HashSet<int> RefusedData()
+    {
+        lock (_lock)
+        {
+            return [.. _refusedData];
+        }
+    }
+
+    public Dictionary<ulong, int> AcknowledgedOffsets()
+    {
+        lock (_lock)
+        {
+            return new Dictionary<ulong, int>(_acknowledged);
+        }
+    }
+
+    /// <summary>Publishes until <paramref name="stop"/>, or until <paramref name="limit"/> publications were answered (acknowledged or refused).</summary>
+    public async Task RunAsync(string room, CancellationToken stop, int limit = int.MaxValue)
+    {
+        for (var n = 0; n < limit && !stop.IsCancellationRequested; n++)
+        {
+            using var response = await nodes[n % nodes.Length].Http.PostAsJsonAsync("api/publish", new { room, data = n }, CancellationToken.None);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                var position = await response.Content.ReadFromJsonAsync<JsonElement>(CancellationToken.None);
+                var offset = position.GetProperty("offset").GetUInt64();
+                lock (_lock)
+                {
+                    Assert.True(_acknowledged.TryAdd(offset, n), $"publications {(_acknowledged.TryGetValue(offset, out var first) ? first : -1)} and {n} both got offset {offset} (acknowledged {_acknowledged.Count}, refused {Refused})");
+                }
+
+                continue;
+            }
+
+            // The only other answer allowed is the documented one.
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            var error = await response.Content.ReadFromJsonAsync<JsonElement>(CancellationToken.None);
+            Assert.Equal("unavailable", error.GetProperty("error").GetProperty("code").GetString());
+            Interlocked.Increment(ref _refused);
+            lock (_lock)
+            {
+                _refusedData.Add(n);
+            }
+
+            // Pacing while refused, so the outage is a few hundred requests rather than a busy loop.
+            await Task.Delay(20, CancellationToken.None);
+        }
+    }
+
+    public Task WaitAsync(Func<ApiPublisher, bool> condition, string because) =>
+        Eventually.TrueAsync(() => condition(this), because, TimeSpan.FromSeconds(20));
+}
