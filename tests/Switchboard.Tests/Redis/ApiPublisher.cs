@@ -10,7 +10,7 @@ namespace Switchboard.Tests.Redis;
 internal sealed class ApiPublisher(TestServer[] nodes)
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<ulong, int> _acknowledged = [];
+    private readonly List<Acknowledgement> _acknowledged = [];
     private readonly HashSet<int> _refusedData = [];
     private int _refused;
 
@@ -36,12 +36,30 @@ internal sealed class ApiPublisher(TestServer[] nodes)
         }
     }
 
-    public Dictionary<ulong, int> AcknowledgedOffsets()
+    /// <summary>Every acknowledged publication, in the order the answers came.</summary>
+    public IReadOnlyList<Acknowledgement> Acknowledgements()
     {
         lock (_lock)
         {
-            return new Dictionary<ulong, int>(_acknowledged);
+            return [.. _acknowledged];
         }
+    }
+
+    /// <summary>
+    /// The data acknowledged at each offset, for a run that must stay in one epoch with every offset
+    /// handed out once (an outage that loses nothing acknowledged): anything else fails here.
+    /// </summary>
+    public Dictionary<ulong, int> AcknowledgedOffsets()
+    {
+        var acknowledged = Acknowledgements();
+        Assert.Single(acknowledged.Select(a => a.Epoch).Distinct());
+        var byOffset = new Dictionary<ulong, int>();
+        foreach (var a in acknowledged)
+        {
+            Assert.True(byOffset.TryAdd(a.Offset, a.Data), $"publications {byOffset.GetValueOrDefault(a.Offset)} and {a.Data} both got offset {a.Offset}");
+        }
+
+        return byOffset;
     }
 
     /// <summary>Publishes until <paramref name="stop"/>, or until <paramref name="limit"/> publications were answered (acknowledged or refused).</summary>
@@ -53,10 +71,9 @@ internal sealed class ApiPublisher(TestServer[] nodes)
             if (response.StatusCode == HttpStatusCode.OK)
             {
                 var position = await response.Content.ReadFromJsonAsync<JsonElement>(CancellationToken.None);
-                var offset = position.GetProperty("offset").GetUInt64();
                 lock (_lock)
                 {
-                    Assert.True(_acknowledged.TryAdd(offset, n), $"publications {(_acknowledged.TryGetValue(offset, out var first) ? first : -1)} and {n} both got offset {offset} (acknowledged {_acknowledged.Count}, refused {Refused})");
+                    _acknowledged.Add(new Acknowledgement(position.GetProperty("epoch").GetString()!, position.GetProperty("offset").GetUInt64(), n));
                 }
 
                 continue;
@@ -79,4 +96,7 @@ internal sealed class ApiPublisher(TestServer[] nodes)
 
     public Task WaitAsync(Func<ApiPublisher, bool> condition, string because) =>
         Eventually.TrueAsync(() => condition(this), because, TimeSpan.FromSeconds(20));
+
+    /// <summary>Publication <paramref name="Data"/> acknowledged at <paramref name="Offset"/> of <paramref name="Epoch"/>.</summary>
+    public sealed record Acknowledgement(string Epoch, ulong Offset, int Data);
 }
