@@ -68,8 +68,8 @@ public sealed class RedisBrokerOptions
     /// <summary>
     /// How many replicas must confirm a publication before it is acknowledged (Redis's <c>WAIT</c>, sent
     /// after the publish script on the same connection). <c>0</c>, the default: acknowledged once the
-    /// master ran the script, so a failover to a replica that had not received it yet loses it (and the
-    /// next publication takes its offset again). <c>1</c> or more: a publication the replicas did not
+    /// master ran the script, so a failover to a replica that had not received it yet loses it (the
+    /// next publication takes its offset again, the nodes rotate the room's epoch and tell its members). <c>1</c> or more: a publication the replicas did not
     /// confirm within half of <see cref="OperationTimeoutSeconds"/> is answered <c>unavailable</c> (it
     /// may exist anyway, as any publication whose answer was lost). Costs one round trip to the replicas
     /// per publication, during which the node's other commands to that shard wait. Standalone and

@@ -40,29 +40,34 @@ public sealed class FailoverDeliveryContractTests
         // What the branch's first test allowed: a refused publication the old master delivered sits
         // where the new master put an acknowledged one, and the member was never told.
         var acks = new Ack[] { new("e0", 1, 1), new("e0", 2, 3) };
-        Assert.Throws<TrueException>(() => FailoverDeliveryContract.AssertHolds(acks, new HashSet<int> { 2 }, Members(("m", [Segment("e0", 0, null, false, 1, 2)])), ("e0", 2)));
+        Fails("m neither holds publication 3, acknowledged at offset 2 of epoch e0, nor was told",
+            () => FailoverDeliveryContract.AssertHolds(acks, new HashSet<int> { 2 }, Members(("m", [Segment("e0", 0, null, false, 1, 2)])), ("e0", 2)));
     }
 
     [Fact]
     public void AnOffsetAcknowledgedTwiceUnderOneEpochFailsUnlessTheMemberWasTold()
     {
         var acks = new Ack[] { new("e0", 1, 1), new("e0", 1, 2) };
-        Assert.Throws<TrueException>(() => FailoverDeliveryContract.AssertHolds(acks, NoneRefused, Members(("m", [Segment("e0", 0, null, false, 1)])), ("e0", 1)));
+        Fails("m neither holds publication 2, acknowledged at offset 1 of epoch e0, nor was told",
+            () => FailoverDeliveryContract.AssertHolds(acks, NoneRefused, Members(("m", [Segment("e0", 0, null, false, 1)])), ("e0", 1)));
     }
 
     [Fact]
     public void AMemberThatMissesTheTailOfAnEpochWithoutBeingToldFails()
     {
         var acks = Acks("e0", 1, 2, 3);
-        Assert.Throws<TrueException>(() => FailoverDeliveryContract.AssertHolds(acks, NoneRefused,
-            Members(("m", [Segment("e0", 0, null, false, 1, 2), Segment("e1", 0, false, false)])), ("e1", 0)));
+        Fails("m left epoch e0 only after it was told",
+            () => FailoverDeliveryContract.AssertHolds(acks, NoneRefused, Members(("m", [Segment("e0", 0, null, false, 1, 2), Segment("e1", 0, false, false)])), ("e1", 0)));
     }
 
     [Fact]
     public void AnOffsetHeldTwiceFails()
     {
         var acks = Acks("e0", 1, 2);
-        Assert.Throws<TrueException>(() => FailoverDeliveryContract.AssertHolds(acks, NoneRefused, Members(("m", [Segment("e0", 0, null, false, 1, 2, 2)])), ("e0", 2)));
+        var twice = Segment("e0", 0, null, false, 1, 2);
+        twice.Add(2, 2);
+        Fails("m holds offsets 1 onwards of epoch e0 once each, in order",
+            () => FailoverDeliveryContract.AssertHolds(acks, NoneRefused, Members(("m", [twice])), ("e0", 2)));
     }
 
     [Fact]
@@ -71,8 +76,8 @@ public sealed class FailoverDeliveryContractTests
         Ack[] acks = [.. Acks("e0", 1), new("e1", 1, 2), new("e1", 2, 3)];
         var rejoined = new MemberSegment("e1", 1, false);
         rejoined.Add(2, 3);
-        Assert.Throws<TrueException>(() => FailoverDeliveryContract.AssertHolds(acks, NoneRefused,
-            Members(("m", [Segment("e0", 0, null, true, 1), rejoined])), ("e1", 2)));
+        Fails("m's rejoin continued where it was told, or put it at the start of a later epoch",
+            () => FailoverDeliveryContract.AssertHolds(acks, NoneRefused, Members(("m", [Segment("e0", 0, null, true, 1), rejoined])), ("e1", 2)));
     }
 
     [Fact]
@@ -85,6 +90,10 @@ public sealed class FailoverDeliveryContractTests
         Assert.False(StreamLostSignal.Tells("feed", Json("""{"op":"removed","room":"feed","code":"kicked","rejoin":false}"""), null));
         Assert.False(StreamLostSignal.Tells("feed", Json("""{"op":"message","room":"feed","offset":1,"data":1}"""), null));
     }
+
+    /// <summary>Asserts that the check refuses, for the reason that starts with <paramref name="reason"/>.</summary>
+    private static void Fails(string reason, Action check) =>
+        Assert.StartsWith(reason, Assert.Throws<TrueException>(check).Message, StringComparison.Ordinal);
 
     /// <summary>Publications acknowledged at offsets 1, 2, ... of <paramref name="epoch"/>, each with its offset as data.</summary>
     private static Ack[] Acks(string epoch, params int[] offsets) => [.. offsets.Select(o => new Ack(epoch, (ulong)o, o))];
