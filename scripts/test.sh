@@ -9,8 +9,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the suites need: redis-server, redis-sentinel and nginx for the scale-out suites, chromium for the
-# browser tests (driven by Playwright at /usr/bin/chromium). Node 20 and npm come with the machine.
-apt_packages=(redis-server redis-sentinel nginx-light chromium)
+# browser tests (driven by Playwright at /usr/bin/chromium), Go and gorilla/websocket for the Go peer
+# of the comparison smoke (bench/peers). Node 20 and npm come with the machine.
+apt_packages=(redis-server redis-sentinel nginx-light chromium golang-go golang-github-gorilla-websocket-dev)
 need_apt=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
@@ -28,6 +29,8 @@ trap 'rm -f "$log"' EXIT
 status=0
 dotnet build Switchboard.slnx -c Release 2>&1 | tail -3
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+# The comparison's Go and Node peers (the .NET peers are in the solution); CompareSmokeTests runs them.
+bench/peers/build.sh || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
 # Hundreds of in-process servers start during a run; each would watch its settings files with an
 # inotify instance, and Linux allows 128 per user. No test changes a settings file while it runs.

@@ -185,7 +185,11 @@ export interface RoomEvents<T = Json> {
   presence: (event: PresenceEvent) => void;
   recovered: (info: { count: number }) => void;
   reset: (info: { reason: "epoch_changed" | "too_far_behind" | "history_unavailable" }) => void;
-  /** The server removed this connection from the room (e.g. `forbidden`: a refreshed token no longer grants it). The room is left and not rejoined. */
+  /**
+   * The server removed this connection from the room (e.g. `forbidden`: a refreshed token no longer grants it). The room is left and not rejoined.
+   * Not raised for a removal with `rejoin: true` (`stream_lost`: the server lost part of the room's stream): the room is then joined again at
+   * once with its position, and `reset` (`epoch_changed` or `too_far_behind`) tells the application to reload the room's state.
+   */
   removed: (info: { code: string; message: string }) => void;
   /** A refused join (the room is forgotten), or a retryable one (unavailable, internal, rate_limited: joined again after a backoff). */
   error: (error: SwitchboardError) => void;

@@ -979,9 +979,16 @@ export class Switchboard extends Emitter {
         break;
       }
       case "removed": {
+        const room = this.#rooms.get(message.room);
+        if (room && message.rejoin === true) {
+          // The server lost part of the room's stream (stream_lost): the membership ended but the room
+          // is kept and joined again at once with its position, which answers recovered:false ("reset").
+          room._live = false;
+          this.#sendJoin(room);
+          break;
+        }
         // The server ended this membership (a refreshed token no longer grants the room): the room
         // is left for good, not rejoined after a reconnect.
-        const room = this.#rooms.get(message.room);
         if (room) {
           this.#rooms.delete(message.room);
           room._onRemoved(new SwitchboardError(message.code, message.message));

@@ -122,7 +122,14 @@ public sealed partial class SwitchboardClient
                 break;
             case "removed":
                 var removedRoom = message.GetProperty("room").GetString()!;
-                if (_rooms.TryGetValue(removedRoom, out var removed))
+                if (_rooms.TryGetValue(removedRoom, out var removed) && message.TryGetProperty("rejoin", out var rejoin) && rejoin.ValueKind == JsonValueKind.True)
+                {
+                    // The server lost part of the room's stream (stream_lost): the room is kept and joined
+                    // again at once with its position; the reply's recovered:false raises Reset.
+                    removed.OnStreamLost();
+                    RejoinLost(removed, session);
+                }
+                else if (removed is not null)
                 {
                     removed.OnRemoved(new RoomRemoved(
                         removedRoom,
@@ -171,5 +178,25 @@ public sealed partial class SwitchboardClient
     {
         id = 0;
         return message.TryGetProperty("id", out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out id);
+    }
+
+    /// <summary>Joins <paramref name="room"/> again on <paramref name="session"/> after the server lost its stream.</summary>
+    private void RejoinLost(SwitchboardRoom room, ClientSession session)
+    {
+        lock (_gate)
+        {
+            if (!_rooms.TryGetValue(room.Name, out var current) || !ReferenceEquals(current, room) || _session != session || _closed)
+            {
+                return;
+            }
+
+            room.ForgetJoin();
+            if (session.Ready)
+            {
+                ObserveInternalWrite(WriteJoinLocked(room, session));
+            }
+
+            // Otherwise the session's start still runs: it joins every room not joined on it, this one included.
+        }
     }
 }

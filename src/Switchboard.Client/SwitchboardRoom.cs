@@ -45,7 +45,11 @@ public sealed class SwitchboardRoom
     /// <summary>Raised when a re-join could not recover what was missed; reload the room's state by other means.</summary>
     public event EventHandler<RoomReset>? Reset;
 
-    /// <summary>Raised when the server removed the connection from the room; the room is then left (see <see cref="RoomRemoved"/>).</summary>
+    /// <summary>
+    /// Raised when the server removed the connection from the room; the room is then left (see <see cref="RoomRemoved"/>).
+    /// Not raised for a removal that invites a re-join (<c>stream_lost</c>: the server lost part of the room's
+    /// stream): the room is then joined again at once with its position, and <see cref="Reset"/> is raised.
+    /// </summary>
     public event EventHandler<RoomRemoved>? Removed;
 
     /// <summary>Raised when the <see cref="Messages"/> buffer was full and its oldest message was dropped.</summary>
@@ -203,6 +207,15 @@ public sealed class SwitchboardRoom
         _client.Raise(Removed, removed);
         Complete(new SwitchboardException(removed.Code, removed.Message));
     }
+
+    /// <summary>
+    /// On the receive loop: the server lost part of the room's stream and ended the membership, inviting
+    /// a re-join. Nothing of the room is delivered until the re-join's reply (which raises <see cref="Reset"/>).
+    /// </summary>
+    internal void OnStreamLost() => _liveOn = null;
+
+    /// <summary>Marks the room as not joined on any connection, so that it is joined again; the client holds its gate.</summary>
+    internal void ForgetJoin() => JoinedOn = null;
 
     /// <summary>The room is over (left, refused, or the client closed): the stream ends and an unfinished <see cref="Joined"/> fails.</summary>
     internal void Complete(Exception? error)

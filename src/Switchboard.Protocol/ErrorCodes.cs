@@ -48,6 +48,13 @@ public static class ErrorCodes
     /// </summary>
     public const string Unavailable = "unavailable";
 
+    /// <summary>
+    /// In a <c>removed</c> message only: the node lost part of the room's stream (Redis restarted empty,
+    /// trimmed it, or its offsets went backwards), so the position the client holds cannot be continued.
+    /// Sent with <c>rejoin:true</c>: join the room again with <c>since</c> (answered <c>recovered:false</c>).
+    /// </summary>
+    public const string StreamLost = "stream_lost";
+
     /// <summary>The server could not complete the command; retrying later may succeed.</summary>
     public const string Internal = "internal";
 }

@@ -69,12 +69,25 @@ public static class ServerMessages
     /// membership of <paramref name="room"/> (for example a refreshed token no longer grants it).
     /// <paramref name="code"/> is an error code; the client marks the room left and does not rejoin it.
     /// </summary>
-    public static byte[] Removed(string room, string code, string message)
+    public static byte[] Removed(string room, string code, string message) => Removed(room, code, message, rejoin: false);
+
+    /// <summary>
+    /// <c>{"op":"removed","room":R,"code":C,"message":M,"rejoin":true}</c> when <paramref name="rejoin"/>
+    /// is set: the membership ended, but the client is invited to join the room again at once with its
+    /// <c>since</c> (a lost stream, <see cref="ErrorCodes.StreamLost"/>). A client that does not know the
+    /// field treats it as any other removal.
+    /// </summary>
+    public static byte[] Removed(string room, string code, string message, bool rejoin)
     {
         var w = Start("removed"u8);
         w.WriteString("room"u8, room);
         w.WriteString("code"u8, code);
         w.WriteString("message"u8, message);
+        if (rejoin)
+        {
+            w.WriteBoolean("rejoin"u8, true);
+        }
+
         return Finish(w);
     }
 

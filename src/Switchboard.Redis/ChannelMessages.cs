@@ -17,6 +17,7 @@ namespace Switchboard.Redis;
 /// format, and every one published while nobody traced) read as before.</item>
 /// <item>presence event (room channel): <c>P NODE t|b</c>, body the encoded <c>joined</c>/<c>left</c> frame.</item>
 /// <item>direct message (user channel): <c>D NODE t|b</c>, body the encoded <c>direct</c> frame.</item>
+/// <item>direct count (user channel): <c>S COUNT</c>, no body: how many directs were sent to the user lately (<see cref="LuaScripts.SyncDirects"/>).</item>
 /// </list>
 /// NODE lets the sending node skip its own echo: it delivered locally already.
 /// </summary>
@@ -24,6 +25,14 @@ internal static class ChannelMessages
 {
     public const byte PresenceKind = (byte)'P';
     public const byte DirectKind = (byte)'D';
+    public const byte DirectCountKind = (byte)'S';
+
+    /// <summary>Decodes a direct count (<c>S COUNT</c>); false for anything else.</summary>
+    public static bool TryParseDirectCount(ReadOnlySpan<byte> message, out long count)
+    {
+        count = 0;
+        return message is [DirectCountKind, (byte)' ', ..] && Utf8Parser.TryParse(message[2..], out count, out var consumed) && consumed == message.Length - 2;
+    }
 
     /// <summary>Whether a room channel message is a publication (its header starts with the offset).</summary>
     public static bool IsPublication(ReadOnlySpan<byte> message) => message.Length > 0 && char.IsAsciiDigit((char)message[0]);

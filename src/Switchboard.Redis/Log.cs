@@ -18,7 +18,7 @@ internal static partial class Log
     [LoggerMessage(5004, LogLevel.Information, "Redis {ConnectionType} connection to {Endpoint} restored; catching up {Rooms} rooms")]
     public static partial void ConnectionRestored(ILogger logger, ConnectionType connectionType, string? endpoint, int rooms);
 
-    [LoggerMessage(5005, LogLevel.Warning, "Lost part of room {Room}'s stream ({Reason}); closing its members here with 4002 so they recover with since")]
+    [LoggerMessage(5005, LogLevel.Warning, "Lost part of room {Room}'s stream ({Reason}); removing its members here from the room with stream_lost so they re-join with since")]
     public static partial void StreamLost(ILogger logger, string room, string reason);
 
     [LoggerMessage(5006, LogLevel.Debug, "Room {Room}: delivered offsets {From} to {To} read from the stream")]
@@ -47,6 +47,15 @@ internal static partial class Log
 
     [LoggerMessage(5015, LogLevel.Warning, "Redis at {Endpoints} was unreachable at start-up, so whether it is a cluster is unknown: taken for a standalone Redis (set Switchboard:Redis:Cluster to say)")]
     public static partial void ModeUnknown(ILogger logger, string endpoints);
+
+    [LoggerMessage(5016, LogLevel.Warning, "Redis pub/sub connection to {Endpoints} is silent: a liveness ping did not come back within {TimeoutSeconds} s; this node reports itself unavailable until pings flow again")]
+    public static partial void PubSubSilent(ILogger logger, string endpoints, double timeoutSeconds);
+
+    [LoggerMessage(5017, LogLevel.Information, "Redis pub/sub connection to {Endpoints} brings messages again; catching up {Rooms} rooms")]
+    public static partial void PubSubBack(ILogger logger, string endpoints, int rooms);
+
+    [LoggerMessage(5018, LogLevel.Warning, "Missed {Count} direct messages to user {User} while this node's pub/sub subscription was down or silent; they are not delivered here")]
+    public static partial void DirectsMissed(ILogger logger, long count, string user);
 
     [LoggerMessage(5013, LogLevel.Error, "A delivery for {Target} failed; its worker goes on with the next")]
     public static partial void DeliveryFailed(ILogger logger, string target, Exception exception);

@@ -37,13 +37,15 @@ internal static class LuaScripts
     // A room's meta and stream never expire while some node has members there (no node refreshes
     // them); once none has, they expire after the key TTL, counted from the last member or publication.
     private const string KeepAlive = """
-        local function keep_alive(meta, stream, members, key_ttl)
+        local function keep_alive(meta, stream, members, key_ttl, announced)
           if redis.call('SCARD', members) > 0 then
             redis.call('PERSIST', meta)
             redis.call('PERSIST', stream)
+            if announced then redis.call('PERSIST', announced) end
           else
             redis.call('PEXPIRE', meta, key_ttl)
             redis.call('PEXPIRE', stream, key_ttl)
+            if announced then redis.call('PEXPIRE', announced, key_ttl) end
           end
         end
 
@@ -171,45 +173,120 @@ internal static class LuaScripts
         """;
 
     /// <summary>
-    /// Applies this node's presence in a room: user counts to set, users to delete (or, with FULL, the
-    /// whole hash replaced). A node with users there is listed in the room's members; the room's keys
-    /// then never expire. Nothing here expires with time: an entry is live while its node is (see
-    /// <see cref="Beat"/>). The node's list of rooms is another key, written by the caller.
-    /// KEYS: members, this node's hash, meta, stream. ARGV: node id, key TTL ms, full 1|0, N, N pairs
-    /// user count, users to delete. Returns 1 when the node has users in the room, else 0.
+    /// Applies a node's presence in a room and decides, in the same step, which <c>joined</c>/<c>left</c>
+    /// events that changes, publishing them on the room channel. A user is in the room while any
+    /// member node's hash has it (liveness is another slot's: a dead node's entries count until a
+    /// survivor removes them, with this script, which then sends their <c>left</c> events). The
+    /// room's <c>announced</c> hash holds the users whose last event was <c>joined</c>: a <c>joined</c>
+    /// goes out for a user who is in the room and not announced, a <c>left</c> for one who is in no
+    /// hash and announced, so two nodes cannot both announce the same user, and events alternate.
+    /// MODE: <c>0</c> applies counts to set and users to delete, <c>1</c> replaces the hash with the
+    /// counts, <c>d</c> writes nothing (only decides), <c>r</c> removes the (dead) node's hash and
+    /// decides <c>left</c> for each of its users (when they were at most the reap limit; -1: none).
+    /// A node with users there is listed in the room's members; the room's keys then never expire.
+    /// Other member nodes' hashes are read, so they come in KEYS: when the caller's list misses a
+    /// member and there is something to decide, nothing is done and {-1, member...} returned (the
+    /// caller retries with the members). The node's list of rooms is another key, written by the caller.
+    /// KEYS: members, the node's hash, meta, stream, announced, the other member nodes' hashes.
+    /// ARGV: node id, key TTL ms, MODE, N, R, A, heal 1|0 (announce every user of the node's hash not
+    /// announced), reap limit, channel, publish mode, the joined message before and after the user,
+    /// the left message before and after the user, the other nodes' ids (one per extra key), N pairs
+    /// user count, R users to delete, A pairs user 1|0 (joined|left) the node asks to announce.
+    /// Returns {1 when the node has users in the room else 0, then user, 1|0 per event published}.
     /// </summary>
     public const string PresenceWrite = KeepAlive + """
-        if ARGV[3] == '1' then redis.call('DEL', KEYS[2]) end
-        local n = tonumber(ARGV[4])
-        for i = 0, n - 1 do
-          redis.call('HSET', KEYS[2], ARGV[5 + 2 * i], ARGV[6 + 2 * i])
+        local mode = ARGV[3]
+        local n, r, a = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+        local heal = ARGV[7] == '1'
+        local reap_limit = tonumber(ARGV[8])
+        local others = #KEYS - 5
+        local sets = 15 + others
+        local removes = sets + 2 * n
+        local announces = removes + r
+        if a > 0 or heal or (mode == 'r' and reap_limit >= 0) then
+          local known = {}
+          for i = 15, 14 + others do known[ARGV[i]] = true end
+          local members = redis.call('SMEMBERS', KEYS[1])
+          for _, node in ipairs(members) do
+            if node ~= ARGV[1] and not known[node] then
+              local stale = {-1}
+              for _, member in ipairs(members) do stale[#stale + 1] = member end
+              return stale
+            end
+          end
         end
-        for i = 5 + 2 * n, #ARGV do
-          redis.call('HDEL', KEYS[2], ARGV[i])
+        local before = {}
+        if mode == 'r' then
+          before = redis.call('HKEYS', KEYS[2])
+          redis.call('DEL', KEYS[2])
+        elseif mode ~= 'd' then
+          if mode == '1' then redis.call('DEL', KEYS[2]) end
+          for i = 0, n - 1 do
+            redis.call('HSET', KEYS[2], ARGV[sets + 2 * i], ARGV[sets + 1 + 2 * i])
+          end
+          for i = removes, announces - 1 do
+            redis.call('HDEL', KEYS[2], ARGV[i])
+          end
         end
         local present = redis.call('EXISTS', KEYS[2])
-        if present == 1 then
-          redis.call('SADD', KEYS[1], ARGV[1])
-        else
-          redis.call('SREM', KEYS[1], ARGV[1])
+        if mode ~= 'd' then
+          if present == 1 then
+            redis.call('SADD', KEYS[1], ARGV[1])
+          else
+            redis.call('SREM', KEYS[1], ARGV[1])
+          end
+          keep_alive(KEYS[3], KEYS[4], KEYS[1], ARGV[2], KEYS[5])
         end
-        keep_alive(KEYS[3], KEYS[4], KEYS[1], ARGV[2])
-        return present
+        local result = {present}
+        local function in_room(user)
+          for i = 2, #KEYS do
+            if i ~= 3 and i ~= 4 and i ~= 5 and redis.call('HEXISTS', KEYS[i], user) == 1 then return true end
+          end
+          return false
+        end
+        local function announce(user, joined)
+          local here = in_room(user)
+          local announced = redis.call('HEXISTS', KEYS[5], user) == 1
+          local message
+          if joined and here and not announced then
+            redis.call('HSET', KEYS[5], user, 1)
+            message = ARGV[11] .. user .. ARGV[12]
+          elseif not joined and not here and announced then
+            redis.call('HDEL', KEYS[5], user)
+            message = ARGV[13] .. user .. ARGV[14]
+          else
+            return
+          end
+          if ARGV[10] == 's' then
+            redis.call('SPUBLISH', ARGV[9], message)
+          else
+            redis.call('PUBLISH', ARGV[9], message)
+          end
+          result[#result + 1] = user
+          result[#result + 1] = joined and 1 or 0
+        end
+        for i = 0, a - 1 do
+          announce(ARGV[announces + 2 * i], ARGV[announces + 1 + 2 * i] == '1')
+        end
+        if heal then
+          for _, user in ipairs(redis.call('HKEYS', KEYS[2])) do announce(user, true) end
+        end
+        if mode == 'r' and reap_limit >= 0 and #before <= reap_limit then
+          for _, user in ipairs(before) do announce(user, false) end
+        end
+        return result
         """;
 
     /// <summary>
-    /// Removes a node's presence in a room and returns the users it had there, then the room's other
-    /// member nodes after an empty string: {user..., '', node...}. Used by a node leaving a room and
-    /// by a survivor cleaning up after a dead node. KEYS as <see cref="PresenceWrite"/>. ARGV: node id, key TTL ms.
+    /// Removes a node's presence in a room, announcing nothing: used by a node whose last member left
+    /// the room (the hub announces that member's <c>left</c> next, decided by <see cref="PresenceWrite"/>).
+    /// KEYS: members, the node's hash, meta, stream, announced. ARGV: node id, key TTL ms.
     /// </summary>
     public const string PresenceRemove = KeepAlive + """
-        local result = redis.call('HKEYS', KEYS[2])
         redis.call('DEL', KEYS[2])
         redis.call('SREM', KEYS[1], ARGV[1])
-        keep_alive(KEYS[3], KEYS[4], KEYS[1], ARGV[2])
-        result[#result + 1] = ''
-        for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do result[#result + 1] = node end
-        return result
+        keep_alive(KEYS[3], KEYS[4], KEYS[1], ARGV[2], KEYS[5])
+        return 1
         """;
 
     /// <summary>
@@ -258,7 +335,7 @@ internal static class LuaScripts
     /// <summary>
     /// Takes a batch of a dead node's rooms to clean up. Each room is popped by one caller, so its
     /// <c>left</c> events are sent once however many survivors clean up at the same time; the caller
-    /// then runs <see cref="PresenceRemove"/> in each room. KEYS: the node index, the dead node's rooms.
+    /// then runs <see cref="PresenceWrite"/> (mode <c>r</c>) in each room. KEYS: the node index, the dead node's rooms.
     /// ARGV: dead node id, batch size. Returns {1 when rooms are left, 2 when this call finished the
     /// node, 0 when another did or the node is live again; then the rooms taken}.
     /// </summary>
@@ -284,5 +361,36 @@ internal static class LuaScripts
         redis.call('DEL', KEYS[2])
         redis.call('ZREM', KEYS[1], ARGV[1])
         return 1
+        """;
+
+    /// <summary>
+    /// Sends a direct message: counts it in the user's direct counter (KEYS[1], renewed for ARGV[3] ms)
+    /// and publishes ARGV[2] on the user's channel ARGV[1], with SPUBLISH when ARGV[4] is <c>s</c>.
+    /// The count is what lets a node find out later how many it missed (<see cref="SyncDirects"/>).
+    /// </summary>
+    public const string SendDirect = """
+        local count = redis.call('INCR', KEYS[1])
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        if ARGV[4] == 's' then
+          redis.call('SPUBLISH', ARGV[1], ARGV[2])
+        else
+          redis.call('PUBLISH', ARGV[1], ARGV[2])
+        end
+        return count
+        """;
+
+    /// <summary>
+    /// Publishes the user's direct counter (KEYS[1]; 0 when none was sent lately) on the user's channel
+    /// ARGV[1] as <c>S COUNT</c>: in line with the direct messages themselves, so every node that hears
+    /// it has heard every direct sent before it, or missed it.
+    /// </summary>
+    public const string SyncDirects = """
+        local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+        if ARGV[2] == 's' then
+          redis.call('SPUBLISH', ARGV[1], 'S ' .. count)
+        else
+          redis.call('PUBLISH', ARGV[1], 'S ' .. count)
+        end
+        return count
         """;
 }

@@ -70,6 +70,7 @@ public sealed partial class RedisBroker
             }
 
             _heartbeat = HeartbeatLoopAsync(firstBeat, _stoppingToken);
+            _probes = ProbeLoopsAsync(shards, _stoppingToken);
         }
 
         if (shards.All(s => s.Redis.IsConnected))
@@ -103,6 +104,14 @@ public sealed partial class RedisBroker
         // hold it and send it after the reconnect: a publication refused with "unavailable" would then
         // appear after all, once Redis is back, seconds after its client gave up on it.
         config.BacklogPolicy = BacklogPolicy.FailFast;
+        if (!configuration.Contains("asyncTimeout", StringComparison.OrdinalIgnoreCase))
+        {
+            // StackExchange.Redis drops a connection that read nothing for four async timeouts while its
+            // commands time out; the pub/sub probe's PING on the subscriber connection relies on that to
+            // replace a silent one. Its default (5 s) would take 20 s; this node gives up on a call sooner anyway.
+            config.AsyncTimeout = (int)(1000 * Math.Max(_options.OperationTimeoutSeconds, _options.PubSubProbeTimeoutSeconds));
+        }
+
         return await ConnectionMultiplexer.ConnectAsync(config).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -184,6 +193,7 @@ public sealed partial class RedisBroker
         if (e.ConnectionType == ConnectionType.Subscription)
         {
             shard.SubscriptionDown = true;
+            CountStall(StallCauseDisconnected);
         }
         else
         {
@@ -201,6 +211,12 @@ public sealed partial class RedisBroker
         }
 
         Log.ConnectionRestored(_logger, e.ConnectionType, e.EndPoint?.ToString(), _rooms.Count);
+        RequestResync(shard);
+    }
+
+    /// <summary>Starts the catch-up of every room and user (or runs it again once the running one ends), after the shard takes commands again.</summary>
+    private void RequestResync(RedisShard shard)
+    {
         lock (_lifecycle)
         {
             if (_disposed)
@@ -278,23 +294,43 @@ public sealed partial class RedisBroker
                 }
 
                 await verify.ConfigureAwait(false);
+                Interlocked.Increment(ref _catchUps);
                 foreach (var feed in _rooms.Values)
                 {
                     feed.RequestCatchUp();
-                    ObserveLater(feed.Presence.RequestAsync(full: true));
+                    ObserveLater(feed.Presence.RequestAsync(full: true, heal: true));
                 }
 
+                SyncEveryUser();
                 await Task.Delay(TimeSpan.FromSeconds(1), stopping).ConfigureAwait(false);
                 foreach (var feed in _rooms.Values)
                 {
                     feed.RequestCatchUp();
                 }
+
+                SyncEveryUser();
             }
             while (ResyncAgain());
         }
         catch (OperationCanceledException)
         {
             // Shutting down.
+        }
+    }
+
+    /// <summary>Catch-ups of every room started so far (after a reconnect, or after a silent pub/sub connection spoke again); for tests.</summary>
+    internal long CatchUps => Interlocked.Read(ref _catchUps);
+
+    /// <summary>
+    /// Directs are not kept anywhere, so what a down subscription missed cannot be caught up; but it is
+    /// counted: each user channel hears its direct count (<see cref="SyncDirectsAsync"/>). Twice, as the
+    /// rooms' catch-up: a count published before the re-subscription took effect is not heard.
+    /// </summary>
+    private void SyncEveryUser()
+    {
+        foreach (var user in _users.Keys)
+        {
+            ObserveLater(SyncDirectsAsync(user));
         }
     }
 

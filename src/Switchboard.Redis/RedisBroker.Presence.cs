@@ -70,37 +70,26 @@ public sealed partial class RedisBroker
 
     /// <summary>
     /// Writes this node's presence in <paramref name="room"/>: counts to set and users to delete, or the
-    /// whole hash. The room goes into this node's list of rooms (home shard) in the same breath as the
-    /// write when the node has users there (<paramref name="present"/>), so a survivor that finds the
-    /// node dead finds the room; it leaves the list once the write emptied the node's hash. Each shard
-    /// runs one connection's commands in order, so a removal issued later lands after both.
+    /// whole hash, and decides <paramref name="changes"/> (and with <paramref name="heal"/> a <c>joined</c>
+    /// for each of its users not announced) in the same script. The room goes into this node's list of
+    /// rooms (home shard) in the same breath as the write when the node has users there
+    /// (<paramref name="present"/>), so a survivor that finds the node dead finds the room; it leaves the
+    /// list once the write emptied the node's hash. Each shard runs one connection's commands in order,
+    /// so a removal issued later lands after both. Returns the room's other member nodes it read.
     /// </summary>
-    internal async Task WritePresenceAsync(string room, bool full, bool present, IReadOnlyCollection<KeyValuePair<string, int>> set, IReadOnlyCollection<string> removed)
+    internal async Task<string[]> WritePresenceAsync(string room, bool full, bool present, IReadOnlyCollection<KeyValuePair<string, int>> set, IReadOnlyCollection<string> removed,
+        IReadOnlyCollection<PresenceChange> changes, bool heal, string[] otherNodes)
     {
-        var values = new RedisValue[4 + 2 * set.Count + removed.Count];
-        values[0] = NodeId;
-        values[1] = KeyTtlMilliseconds;
-        values[2] = full ? "1" : "0";
-        values[3] = set.Count;
-        var i = 4;
-        foreach (var (user, count) in set)
-        {
-            values[i++] = user;
-            values[i++] = count;
-        }
-
-        foreach (var user in removed)
-        {
-            values[i++] = user;
-        }
-
         var listed = present ? Home.Redis.GetDatabase().SetAddAsync(Keys.NodeRooms(NodeId), room) : Task.FromResult(true);
-        var write = EvalAsync(ShardOfRoom(room), LuaScripts.PresenceWrite, PresenceKeys(room, NodeId), values);
+        var write = RunPresenceScriptAsync(room, NodeId, full ? '1' : '0', set, removed, changes, heal, reapLimit: -1, otherNodes, CancellationToken.None);
         await WithDeadline(Task.WhenAll(listed, write), CancellationToken.None).ConfigureAwait(false);
-        if ((long)await write.ConfigureAwait(false) == 0)
+        var (stillPresent, others, _) = await write.ConfigureAwait(false);
+        if (!stillPresent)
         {
             await WithDeadline(Home.Redis.GetDatabase().SetRemoveAsync(Keys.NodeRooms(NodeId), room), CancellationToken.None).ConfigureAwait(false);
         }
+
+        return others;
     }
 
     /// <summary>Removes this node's presence entry in <paramref name="room"/>, then the room from this node's list.</summary>
@@ -115,7 +104,7 @@ public sealed partial class RedisBroker
         await WithDeadline(Home.Redis.GetDatabase().SetRemoveAsync(Keys.NodeRooms(NodeId), room), CancellationToken.None).ConfigureAwait(false);
     }
 
-    private RedisKey[] PresenceKeys(string room, string node) => [Keys.Members(room), Keys.NodePresence(room, node), Keys.Meta(room), Keys.Stream(room)];
+    private RedisKey[] PresenceKeys(string room, string node) => [Keys.Members(room), Keys.NodePresence(room, node), Keys.Meta(room), Keys.Stream(room), Keys.Announced(room)];
 
     /// <summary>
     /// Every <see cref="RedisBrokerOptions.PresenceIntervalSeconds"/>, one script whatever the number
@@ -132,6 +121,12 @@ public sealed partial class RedisBroker
             await Task.Yield();
             do
             {
+                if (Volatile.Read(ref _beatHold) is { } hold)
+                {
+                    hold.Parked.TrySetResult();
+                    await hold.Released.Task.WaitAsync(stopping).ConfigureAwait(false);
+                }
+
                 await BeatAsync().ConfigureAwait(false);
                 firstBeat.TrySetResult();
             }
@@ -142,6 +137,20 @@ public sealed partial class RedisBroker
             // Shutting down.
         }
     }
+
+    /// <summary>
+    /// Stops this node's heartbeats, as a node that stalls (a long pause, a partition from Redis) while
+    /// its other commands go on; for tests. Completes once no beat is running; <see cref="ReleaseBeats"/> resumes.
+    /// </summary>
+    internal Task HoldBeatsAsync()
+    {
+        var hold = new BeatHold();
+        Volatile.Write(ref _beatHold, hold);
+        return hold.Parked.Task;
+    }
+
+    /// <summary>Resumes the heartbeats stopped by <see cref="HoldBeatsAsync"/>; the next beat runs at once.</summary>
+    internal void ReleaseBeats() => Interlocked.Exchange(ref _beatHold, null)?.Released.TrySetResult();
 
     private async Task BeatAsync()
     {
@@ -171,8 +180,9 @@ public sealed partial class RedisBroker
 
         foreach (var feed in _rooms.Values)
         {
-            // Nothing reaches Redis when nothing changed (the writer compares with what it wrote).
-            ObserveLater(feed.Presence.RequestAsync(full));
+            // Nothing reaches Redis when nothing changed (the writer compares with what it wrote). A
+            // rewrite also announces again the users a survivor may have reported gone meanwhile.
+            ObserveLater(feed.Presence.RequestAsync(full, heal: full));
         }
 
         var dead = (int)(long)result[1];
@@ -221,26 +231,20 @@ public sealed partial class RedisBroker
     }
 
     /// <summary>
-    /// Removes a dead node's presence in one room, then finds which of its users no live node has
-    /// there (each step on one slot: the room's, then the home shard's node index, then the room's).
+    /// Removes a dead node's presence in one room and, in the same script, sends the <c>left</c> events
+    /// it could not send: for its users no other node's entry has (a dead node's entries count until
+    /// they are removed, and their removal then sends the events), where a hub would have sent them
+    /// (presence announced, room not too big).
     /// </summary>
     private async Task ReapRoomAsync(string dead, string room)
     {
-        var shard = ShardOfRoom(room);
-        var removed = (RedisResult[])(await EvalAsync(shard, LuaScripts.PresenceRemove, PresenceKeys(room, dead), [dead, KeyTtlMilliseconds], Stopping).ConfigureAwait(false))!;
-        var separator = Array.FindIndex(removed, r => ((string?)r)?.Length == 0);
-        var users = removed.Take(separator).Select(r => (string)r!).ToArray();
-        if (users.Length == 0)
+        var local = Handler.LocalPresence(room).Sum(p => p.Value);
+        var reapLimit = AnnouncesPresence(room, local) ? _limits.MaxMembersForPresenceEvents : -1;
+        var (_, _, left) = await RunPresenceScriptAsync(room, dead, 'r', [], [], [], heal: false, reapLimit, [], Stopping).ConfigureAwait(false);
+        if (left > 0)
         {
-            return;
+            Log.NodesReaped(_logger, room, left);
         }
-
-        var live = await LiveNodesAsync(removed.Skip(separator + 1).Select(r => (string)r!).Where(n => n != dead).ToArray(), Stopping).ConfigureAwait(false);
-        var database = shard.Redis.GetDatabase();
-        var keys = users.Select(u => (RedisValue)u).ToArray();
-        var elsewhere = await WithDeadline(Task.WhenAll(live.Select(node => database.HashGetAsync(Keys.NodePresence(room, node), keys))), Stopping).ConfigureAwait(false);
-        var gone = users.Where((_, i) => !elsewhere.Any(counts => !counts[i].IsNull)).ToArray();
-        ReportGone(room, users.Length, gone);
     }
 
     /// <summary>
@@ -268,33 +272,6 @@ public sealed partial class RedisBroker
         catch (BrokerUnavailableException ex)
         {
             Log.HeartbeatFailed(_logger, ex.Message);
-        }
-    }
-
-    /// <summary>
-    /// Sends the <c>left</c> events that a dead node could not send, for users no live node has in the
-    /// room, where a hub would have sent them (presence announced, room not too big).
-    /// </summary>
-    private void ReportGone(string room, int had, string[] users)
-    {
-        if (users.Length == 0)
-        {
-            return;
-        }
-
-        Log.NodesReaped(_logger, room, users.Length);
-        var local = Handler.LocalPresence(room);
-        if (Math.Max(had, local.Sum(p => p.Value)) > _limits.MaxMembersForPresenceEvents || _policy?.AnnouncesPresence(room) == false)
-        {
-            return;
-        }
-
-        var here = local.Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
-        foreach (var user in users.Where(u => !here.Contains(u)))
-        {
-            var frame = OutboundFrame.Text(ServerMessages.PresenceChange(joined: false, room, user));
-            ObserveLater(PublishRawAsync(ShardOfRoom(room), Keys.RoomChannelName(room), ChannelMessages.Event(ChannelMessages.PresenceKind, NodeId, frame), Stopping));
-            Handler.OnPresenceChange(room, frame);
         }
     }
 }

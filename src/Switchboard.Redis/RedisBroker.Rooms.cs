@@ -75,7 +75,7 @@ public sealed partial class RedisBroker
             }
             catch (TimeoutException)
             {
-                // Delivered later, or the members are closed with 4002 and recover it.
+                // Delivered later, or the members are removed from the room (stream_lost), re-join and learn it.
                 return new StreamPosition(offset, epoch);
             }
 
@@ -93,7 +93,7 @@ public sealed partial class RedisBroker
         }
         catch (TimeoutException)
         {
-            // Delivered later, or the members are closed with 4002 and recover it.
+            // Delivered later, or the members are removed from the room (stream_lost), re-join and learn it.
         }
     }
 

@@ -39,6 +39,9 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
     private readonly Counter<long>? _gapFills;
     private readonly Counter<long>? _streamLosses;
     private readonly Counter<long>? _nodesReaped;
+    private readonly Counter<long>? _pubSubStalls;
+    private readonly Counter<long>? _directsUndelivered;
+    private readonly TimeProvider _time;
     private readonly Lock _lifecycle = new();
     private readonly DeliveryWorkers _workers;
     private RedisShard[]? _shards;
@@ -48,10 +51,11 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
     private bool _resyncAgain;
     private long _beats;
     private int _rewriteAgain;
+    private BeatHold? _beatHold;
     private bool _disposed;
 
     /// <summary>Creates the broker; <see cref="ConnectAsync"/> connects it.</summary>
-    public RedisBroker(IOptions<RedisBrokerOptions> options, IOptions<SwitchboardOptions> switchboard, ILogger<RedisBroker>? logger = null, SwitchboardMetrics? metrics = null, RoomPolicy? policy = null)
+    public RedisBroker(IOptions<RedisBrokerOptions> options, IOptions<SwitchboardOptions> switchboard, ILogger<RedisBroker>? logger = null, SwitchboardMetrics? metrics = null, RoomPolicy? policy = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(switchboard);
@@ -59,6 +63,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         _history = switchboard.Value.History;
         _limits = switchboard.Value.Limits;
         _policy = policy;
+        _time = time ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         Keys = new RedisKeys(_options.KeyPrefix);
         // 8 random bytes: presence entries of a restarted node must never be mistaken for the old one's.
@@ -70,13 +75,18 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         if (metrics is not null)
         {
             _gapFills = metrics.Meter.CreateCounter<long>("switchboard.redis.gap_fills", description: "Reads of a room's stream to deliver offsets pub/sub did not bring.");
-            _streamLosses = metrics.Meter.CreateCounter<long>("switchboard.redis.stream_losses", description: "Times this node closed a room's members with 4002 because part of the stream was lost.");
+            _streamLosses = metrics.Meter.CreateCounter<long>("switchboard.redis.stream_losses", description: "Times this node found part of a room's stream lost and removed the room's members here with stream_lost (they re-join).");
             _nodesReaped = metrics.Meter.CreateCounter<long>("switchboard.redis.nodes_reaped", description: "Presence entries of dead nodes this node removed.");
+            _pubSubStalls = metrics.Meter.CreateCounter<long>("switchboard.redis.pubsub_stalls", description: "Times a subscriber connection of this node stopped bringing messages: it failed (cause=disconnected) or a liveness ping did not come back (cause=silent).");
+            _directsUndelivered = metrics.Meter.CreateCounter<long>("switchboard.redis.directs_undelivered", description: "Direct messages to a user connected here that this node's subscription missed while it was down or silent.");
             // Exported from zero, as the core's counters are, so rate() and alerts work before the first event.
-            foreach (var counter in new[] { _gapFills, _streamLosses, _nodesReaped })
+            foreach (var counter in new[] { _gapFills, _streamLosses, _nodesReaped, _directsUndelivered })
             {
                 counter.Add(0);
             }
+
+            _pubSubStalls.Add(0, new KeyValuePair<string, object?>("cause", StallCauseDisconnected));
+            _pubSubStalls.Add(0, new KeyValuePair<string, object?>("cause", StallCauseSilent));
         }
     }
 
@@ -149,7 +159,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_heartbeat, _resync).ConfigureAwait(false);
+        await Task.WhenAll(_heartbeat, _resync, _probes).ConfigureAwait(false);
         if (shards is not null)
         {
             await Task.WhenAll(shards.Select(s => s.Verify)).ConfigureAwait(false);
@@ -185,7 +195,7 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_heartbeat, _resync).ConfigureAwait(false);
+        await Task.WhenAll(_heartbeat, _resync, _probes).ConfigureAwait(false);
         foreach (var shard in shards ?? [])
         {
             await shard.Verify.ConfigureAwait(false);

@@ -76,6 +76,19 @@ public sealed class RedisBrokerOptions
     /// Sentinel-managed shards only (a cluster routes <c>WAIT</c> to an arbitrary master).
     /// </summary>
     public int WaitForReplicas { get; set; }
+    /// Seconds between this node's pub/sub liveness pings on each shard: a small message published on
+    /// a channel of the node's own, which must come back through its subscriber connection. A subscriber
+    /// connection that went silent (half-open, or its subscriptions dropped) is found within this plus
+    /// <see cref="PubSubProbeTimeoutSeconds"/>; 0 turns the probe off.
+    /// </summary>
+    public double PubSubProbeIntervalSeconds { get; set; } = 2;
+
+    /// <summary>
+    /// How long a ping may take to come back before the node reports the shard unavailable
+    /// (<c>/readyz</c> 503), makes StackExchange.Redis drop the connection and, once pings flow again,
+    /// catches up every room.
+    /// </summary>
+    public double PubSubProbeTimeoutSeconds { get; set; } = 2;
 
     /// <summary>The connection string of every shard, in order: <see cref="Shards"/>, or the one <see cref="Configuration"/>.</summary>
     public IReadOnlyList<string> ShardConfigurations() =>

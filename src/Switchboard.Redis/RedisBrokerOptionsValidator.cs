@@ -60,6 +60,8 @@ internal sealed class RedisBrokerOptionsValidator(IOptions<SwitchboardOptions> s
         {
             Require(options.Cluster != true, key, "names a Sentinel service (serviceName=...), which cannot be a Redis Cluster: leave Cluster unset or false");
         }
+        Require(options.PubSubProbeIntervalSeconds == 0 || options.PubSubProbeIntervalSeconds is >= 0.05 and <= 3600, "PubSubProbeIntervalSeconds", "must be 0 (off) or between 0.05 and 3600");
+        Require(options.PubSubProbeTimeoutSeconds is >= 0.05 and <= 600, "PubSubProbeTimeoutSeconds", "must be between 0.05 and 600");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

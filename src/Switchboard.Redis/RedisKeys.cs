@@ -31,6 +31,12 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>A node's presence hash in the room (user to connection count).</summary>
     public RedisKey NodePresence(string room, string node) => $"{prefix}:{{{room}}}:node:{node}";
 
+    /// <summary>
+    /// Hash: the users of the room whose last <c>joined</c>/<c>left</c> event was <c>joined</c> (user to 1),
+    /// so that a user is announced once whichever nodes it is on (see <see cref="LuaScripts.PresenceWrite"/>).
+    /// </summary>
+    public RedisKey Announced(string room) => $"{prefix}:{{{room}}}:announced";
+
     /// <summary>The keys of the publish script: meta, stream, members, and the idempotency key's when there is one (all in the room's slot).</summary>
     public RedisKey[] PublishKeys(string room, string? idempotencyKey = null) => idempotencyKey is null
         ? [Meta(room), Stream(room), Members(room)]
@@ -62,4 +68,14 @@ internal sealed class RedisKeys(string prefix)
 
     /// <summary>The name of the channel that carries a user's direct messages; tagged by the user.</summary>
     public string UserChannelName(string user) => $"{prefix}:user:{{{user}}}";
+
+    /// <summary>String: how many direct messages were sent to the user lately; in the slot of the user's channel.</summary>
+    public RedisKey DirectCount(string user) => $"{prefix}:user:{{{user}}}:directs";
+
+    /// <summary>
+    /// The name of a channel that only <paramref name="node"/> subscribes to and publishes its pub/sub
+    /// liveness pings on; <paramref name="tag"/> is its hash tag, chosen on a cluster so that the channel's
+    /// slot lives on the master whose subscriber connection it checks.
+    /// </summary>
+    public string ProbeChannelName(string node, string tag) => $"{prefix}:probe:{node}:{{{tag}}}";
 }

@@ -53,11 +53,21 @@ internal sealed class RedisShard(int index, ConnectionMultiplexer redis, bool cl
 
     public string Endpoints => string.Join(",", Redis.GetEndPoints().Select(e => e.ToString()));
 
+    /// <summary>
+    /// The liveness probes of this shard's subscriber connections: one on a standalone Redis, one per
+    /// master on a cluster. Assigned once by the probe loop (one write of a list nobody changes), empty before.
+    /// </summary>
+    public IReadOnlyList<PubSubProbe> Probes { get; set; } = [];
+
+    /// <summary>Whether a subscriber connection of this shard went silent: a probe's ping did not come back in time.</summary>
+    public bool PubSubSilent => Probes.Any(p => p.Stalled);
+
     /// <summary>Why this shard cannot serve, or null when it can.</summary>
     public string? Unavailable =>
         !Redis.IsConnected ? $"redis: no connection to {Endpoints}"
         : !Writable ? $"redis: reconnecting to {Endpoints}"
         : SubscriptionDown ? $"redis: the pub/sub connection to {Endpoints} is down"
+        : PubSubSilent ? $"redis: the pub/sub connection to {Endpoints} is silent (a liveness ping did not come back)"
         : null;
 
     /// <summary>A channel of this shard: sharded on a cluster (the name carries its room's or user's hash tag), plain otherwise.</summary>

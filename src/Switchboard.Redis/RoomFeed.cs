@@ -15,8 +15,8 @@ namespace Switchboard.Redis;
 /// Gaps are normal for a moment: a node delivers its own publication as soon as the script returns,
 /// perhaps before pub/sub brought an earlier offset published on another node. A gap that outlives
 /// <see cref="RedisBrokerOptions.GapWaitMilliseconds"/> is filled from the stream; what the stream no
-/// longer holds makes the node close the room's members with 4002 (<see cref="IBrokerHandler.OnStreamLost"/>)
-/// so that they recover with <c>since</c> and learn what is missing.
+/// longer holds makes the node remove the room's members from it (<see cref="IBrokerHandler.OnStreamLost"/>:
+/// <c>removed</c> with <c>stream_lost</c>, <c>rejoin:true</c>) so that they re-join with <c>since</c> and learn what is missing.
 /// </remarks>
 internal sealed partial class RoomFeed : IDeliveryTarget
 {

@@ -9,6 +9,10 @@ internal sealed class UserChannel(string user, RedisBroker broker) : IDeliveryTa
     private int _interest;
     private bool _closed;
     private ChannelMessageQueue? _queue;
+    // The direct count last heard on the channel (null before the first), and the directs heard since:
+    // touched only on the user's delivery worker, in channel order.
+    private long? _countHeard;
+    private long _directsSince;
 
     public string User { get; } = user;
 
@@ -66,5 +70,22 @@ internal sealed class UserChannel(string user, RedisBroker broker) : IDeliveryTa
     }
 
     /// <summary>On the user's delivery worker: a direct message from the user's channel.</summary>
-    public void Deliver(in DeliveryItem item) => broker.OnUserMessage(User, item.Message);
+    public void Deliver(in DeliveryItem item) => broker.OnUserMessage(this, item.Message);
+
+    /// <summary>On the worker: a direct message was heard on the channel (delivered here or not: this node's own echo counts).</summary>
+    public void OnDirectHeard() => _directsSince++;
+
+    /// <summary>
+    /// On the worker: the channel says <paramref name="count"/> directs were sent to the user so far.
+    /// Returns how many of those sent since the count last heard never arrived here. The first count
+    /// only sets the baseline; a count lower than the last one means the counter expired or Redis lost
+    /// it, and starts a new baseline (what was missed across that is not known).
+    /// </summary>
+    public long OnDirectCount(long count)
+    {
+        var missed = _countHeard is { } last && count >= last ? Math.Max(0, count - last - _directsSince) : 0;
+        _countHeard = count;
+        _directsSince = 0;
+        return missed;
+    }
 }

@@ -107,6 +107,9 @@ internal sealed class BenchClient : IAsyncDisposable
                 }
 
                 break;
+            case "error":
+                Volatile.Read(ref _reply)?.TrySetException(new InvalidOperationException("the server answered " + line));
+                break;
             case "message":
                 var sent = message.GetProperty("data").GetProperty("t").GetInt64();
                 Received++;

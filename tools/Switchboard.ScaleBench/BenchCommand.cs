@@ -25,6 +25,7 @@ internal static class BenchCommand
         command.Subcommands.Add(BigRoomCommand(redis));
         command.Subcommands.Add(DispatchCommand(redis));
         command.Subcommands.Add(MembersCommand());
+        command.Subcommands.Add(ScaleOutCommand());
         command.SetAction(async (result, cancellationToken) =>
         {
             var settings = new BenchSettings(result.GetValue(messages), result.GetValue(rate), result.GetValue(warmup));
@@ -119,14 +120,58 @@ internal static class BenchCommand
         return command;
     }
 
+    private static Command ScaleOutCommand()
+    {
+        var nodes = new Option<int[]>("--nodes") { Description = "Node counts, one run each (a fresh Redis and fresh nodes for each).", DefaultValueFactory = _ => [1, 2, 3], AllowMultipleArgumentsPerToken = true };
+        var members = new Option<int>("--members") { Description = "Members for the fan-out (in a child process, through nginx).", DefaultValueFactory = _ => 3000 };
+        var roomSize = new Option<int>("--room-size") { Description = "Members per room in the fan-out.", DefaultValueFactory = _ => 100 };
+        var publishers = new Option<int>("--publishers") { Description = "Publisher connections (through nginx).", DefaultValueFactory = _ => 32 };
+        var rates = new Option<int[]>("--rates") { Description = "Publications per second offered in the fan-out, one step each, lowest first.", DefaultValueFactory = _ => [100, 200, 400, 800], AllowMultipleArgumentsPerToken = true };
+        var seconds = new Option<double>("--seconds") { Description = "Length of each step.", DefaultValueFactory = _ => 10 };
+        var server = new Option<string?>("--server") { Description = "Switchboard.Server.dll (default: this repository's Release build)." };
+        var command = new Command("scale-out", "N node processes on one Redis behind nginx: publications/s with many publishers, and fan-out deliveries/s, with each process's CPU.")
+        {
+            nodes, members, roomSize, publishers, rates, seconds, server,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var serverDll = NodeProcess.FindServer(result.GetValue(server));
+            var settings = new ScaleOutSettings(result.GetValue(members), result.GetValue(roomSize), result.GetValue(publishers), result.GetValue(rates)!, TimeSpan.FromSeconds(result.GetValue(seconds)));
+            var load = File.Exists("/proc/loadavg") ? (await File.ReadAllTextAsync("/proc/loadavg", cancellationToken)).Split(' ')[0] : "?";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessorCount} cores, load average {load}; {serverDll}"));
+            var publishes = new List<string>();
+            var fanOut = new List<string>();
+            foreach (var count in result.GetValue(nodes)!)
+            {
+                await using var redis = await LocalRedis.StartAsync(cancellationToken);
+                await ScaleOutRun.RunAsync(settings, serverDll, new LocalRedisHandle(redis.Configuration, redis.Pid), count,
+                    line => { Console.WriteLine(line); (line.Split('|').Length == 10 ? publishes : fanOut).Add(line); }, cancellationToken);
+            }
+
+            Console.WriteLine();
+            Console.WriteLine("CPU columns: % of one core per node process (+), then nginx / Redis, over the step.");
+            Console.WriteLine();
+            Console.WriteLine("| nodes | publishers | publishes/s | p50 ms | p99 ms | CPU % nodes / nginx / redis | node CPU µs per publish | Redis CPU µs per publish |");
+            Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+            publishes.ForEach(Console.WriteLine);
+            Console.WriteLine();
+            Console.WriteLine("| nodes | rooms | publications/s offered | deliveries/s offered | deliveries/s received | received | cut off | CPU % nodes / nginx / redis | node CPU µs per delivery |");
+            Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+            fanOut.ForEach(Console.WriteLine);
+            return 0;
+        });
+        return command;
+    }
+
     private static Command MembersCommand()
     {
         var url = new Option<string>("--url") { Required = true };
         var count = new Option<int>("--count") { Required = true };
         var room = new Option<string>("--room") { Required = true };
-        var command = new Command("members", "Internal: the big room's members for big-room, in their own process.") { url, count, room };
+        var rooms = new Option<int>("--rooms") { DefaultValueFactory = _ => 1 };
+        var command = new Command("members", "Internal: the members of big-room and scale-out, in their own process.") { url, count, room, rooms };
         command.Hidden = true;
-        command.SetAction((result, cancellationToken) => MembersProcess.RunAsync(new Uri(result.GetValue(url)!), result.GetValue(room)!, result.GetValue(count), cancellationToken));
+        command.SetAction((result, cancellationToken) => MembersProcess.RunAsync(new Uri(result.GetValue(url)!), result.GetValue(room)!, result.GetValue(count), result.GetValue(rooms), cancellationToken));
         return command;
     }
 

@@ -20,6 +20,30 @@ internal sealed class BenchNode : IAsyncDisposable
         Ws = ws;
     }
 
+    /// <summary>
+    /// The bench's settings, beside the broker: the insecure <c>?user=</c> identity, every room open,
+    /// and limits out of the way (a bench measures the node, not its rate limits).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>
+    {
+        ["Switchboard:Auth:AllowQueryUser"] = "true",
+        ["Switchboard:Rooms:AllowAll"] = "true",
+        ["Switchboard:Limits:PublishesPerSecond"] = "1000000",
+        ["Switchboard:Limits:PublishBurst"] = "1000000",
+        ["Switchboard:Limits:CommandsPerSecond"] = "1000000",
+        ["Switchboard:Limits:CommandBurst"] = "1000000",
+        ["Switchboard:Limits:AcceptsPerSecondPerIp"] = "1000000",
+        ["Switchboard:Limits:AcceptBurstPerIp"] = "1000000",
+        ["Switchboard:Limits:JoinsPerSecond"] = "1000000",
+        ["Switchboard:Limits:JoinBurst"] = "1000000",
+        ["Switchboard:Limits:UserPublishesPerSecond"] = "1000000",
+        ["Switchboard:Limits:UserPublishBurst"] = "1000000",
+        ["Switchboard:Limits:PresenceEventsPerSecond"] = "1000000",
+        ["Switchboard:Limits:PresenceEventBurst"] = "1000000",
+        ["Switchboard:Limits:MaxConnectionsPerIp"] = "100000",
+        ["Switchboard:Shutdown:DrainSeconds"] = "1",
+    };
+
     /// <summary>ws://127.0.0.1:PORT/ws</summary>
     public Uri Ws { get; }
 
@@ -28,27 +52,10 @@ internal sealed class BenchNode : IAsyncDisposable
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(Settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)))
         {
             ["Switchboard:Broker"] = redis is null ? "memory" : "redis",
             ["Switchboard:Redis:Configuration"] = redis,
-            ["Switchboard:Auth:AllowQueryUser"] = "true",
-            // The benchmark's rooms are covered by no rule.
-            ["Switchboard:Rooms:AllowAll"] = "true",
-            ["Switchboard:Limits:PublishesPerSecond"] = "1000000",
-            ["Switchboard:Limits:PublishBurst"] = "1000000",
-            ["Switchboard:Limits:CommandsPerSecond"] = "1000000",
-            ["Switchboard:Limits:CommandBurst"] = "1000000",
-            ["Switchboard:Limits:AcceptsPerSecondPerIp"] = "1000000",
-            ["Switchboard:Limits:AcceptBurstPerIp"] = "1000000",
-            ["Switchboard:Limits:JoinsPerSecond"] = "1000000",
-            ["Switchboard:Limits:JoinBurst"] = "1000000",
-            ["Switchboard:Limits:UserPublishesPerSecond"] = "1000000",
-            ["Switchboard:Limits:UserPublishBurst"] = "1000000",
-            ["Switchboard:Limits:PresenceEventsPerSecond"] = "1000000",
-            ["Switchboard:Limits:PresenceEventBurst"] = "1000000",
-            ["Switchboard:Limits:MaxConnectionsPerIp"] = "100000",
-            ["Switchboard:Shutdown:DrainSeconds"] = "1",
         });
         builder.Services.AddSwitchboard().AddSwitchboardRedis().AddSwitchboardKestrelLimits();
         var app = builder.Build();

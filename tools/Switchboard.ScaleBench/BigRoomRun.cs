@@ -17,7 +17,7 @@ internal static class BigRoomRun
     {
         await using var a = await BenchNode.StartAsync(redis);
         await using var b = await BenchNode.StartAsync(redis);
-        using var child = StartMembers(a.Ws, members);
+        using var child = MembersProcess.Start(a.Ws, BigRoom, members, rooms: 1);
         var ready = await child.StandardOutput.ReadLineAsync(cancellationToken).AsTask().WaitAsync(TimeSpan.FromMinutes(3), cancellationToken);
         if (ready != "ready")
         {
@@ -93,22 +93,5 @@ internal static class BigRoomRun
             string.Create(CultureInfo.InvariantCulture, $"big room: {members} members on node A, {bigSent} publications from node B in {seconds:F0} s ({bigSent / seconds:F0}/s offered); members process: {summary} (expected {bigSent * members} at most)"),
             LatencyRun.Row($"big room {bigRate}/s", $"small room {smallRate}/s", smallMember.Latencies(), smallMember.Received, (int)smallSent),
         ];
-    }
-
-    private static Process StartMembers(Uri ws, int members)
-    {
-        var info = new ProcessStartInfo(Environment.ProcessPath!)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { typeof(BigRoomRun).Assembly.Location, "members", "--url", ws.ToString(), "--count", members.ToString(CultureInfo.InvariantCulture), "--room", BigRoom })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        return Process.Start(info) ?? throw new InvalidOperationException("could not start the members process");
     }
 }

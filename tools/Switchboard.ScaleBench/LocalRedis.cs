@@ -18,6 +18,8 @@ internal sealed class LocalRedis : IAsyncDisposable
 
     public string Configuration { get; }
 
+    public int Pid => _process.Id;
+
     public static async Task<LocalRedis> StartAsync(CancellationToken cancellationToken)
     {
         int port;

@@ -307,6 +307,51 @@ describe("frames", () => {
   });
 });
 
+describe("stream lost (removed with rejoin)", () => {
+  it("re-joins the room at once with its position, emits reset rather than removed, and keeps the other room", async () => {
+    const { client, sockets, timers } = fakeClient({ random: () => 0 });
+    await tick();
+    sockets[0].welcome();
+    const room = client.join("r");
+    const kept = client.join("k");
+    const events = [];
+    const got = [];
+    room.on("removed", (r) => events.push(["removed", r]));
+    room.on("reset", (r) => events.push(["reset", r]));
+    room.on("message", (m) => got.push(m.offset));
+    kept.on("message", (m) => got.push(`k${m.offset}`));
+    const [joinR, joinK] = sockets[0].commands();
+    sockets[0].receive(JSON.stringify({ op: "reply", id: joinR.id, offset: 4, epoch: "old" }));
+    sockets[0].receive(JSON.stringify({ op: "reply", id: joinK.id, offset: 0, epoch: "e" }));
+    sockets[0].receive(JSON.stringify({ op: "message", room: "r", from: "x", offset: 5, data: 5 }));
+
+    sockets[0].receive(JSON.stringify({ op: "removed", room: "r", code: "stream_lost", message: "lost", rejoin: true }));
+    const rejoin = sockets[0].commands().at(-1);
+    assert.deepEqual([rejoin.op, rejoin.room, rejoin.since], ["join", "r", { offset: 5, epoch: "old" }]);
+    // Nothing of the room counts before the re-join's reply; the other room flows.
+    sockets[0].receive(JSON.stringify({ op: "message", room: "r", from: "x", offset: 1, data: 1 }));
+    sockets[0].receive(JSON.stringify({ op: "message", room: "k", from: "x", offset: 1, data: 1 }));
+    sockets[0].receive(JSON.stringify({ op: "reply", id: rejoin.id, room: "r", offset: 1, epoch: "new", recovered: false, publications: [{ from: "x", offset: 1, data: 1 }] }));
+    sockets[0].receive(JSON.stringify({ op: "message", room: "r", from: "x", offset: 2, data: 2 }));
+
+    assert.deepEqual(events, [["reset", { reason: "epoch_changed" }]]);
+    assert.deepEqual(got, [5, "k1", 2]);
+    assert.deepEqual(room.position, { offset: 2, epoch: "new" });
+    assert.equal(room._left, false);
+    sockets[0].drop();
+    timers.fire(0);
+    await tick();
+    sockets[1].welcome();
+    assert.deepEqual(
+      sockets[1].commands().map((c) => [c.op, c.room]),
+      [["join", "r"], ["join", "k"]],
+      "both rooms are joined again after a reconnect",
+    );
+    timers.pending.clear();
+    client.close();
+  });
+});
+
 describe("offline queue and requests", () => {
   it("queues commands while disconnected, rejects the oldest on overflow, flushes in order after the joins", async () => {
     const { client, sockets } = fakeClient({ offlineQueue: 2 });

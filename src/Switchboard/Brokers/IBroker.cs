@@ -45,6 +45,16 @@ public interface IBroker
     ValueTask PublishPresenceAsync(string room, OutboundFrame frame, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Announces that <paramref name="user"/>'s first connection on this node joined <paramref name="room"/>
+    /// (or its last here left), <paramref name="frame"/> being the encoded <c>joined</c>/<c>left</c> event.
+    /// A single-node broker delivers it as <see cref="PublishPresenceAsync"/> does. A broker shared by
+    /// several nodes delivers it only when it changes whether the user is in the room anywhere: its
+    /// first connection on any node joined, or its last on every node left.
+    /// </summary>
+    ValueTask AnnouncePresenceAsync(string room, string user, bool joined, OutboundFrame frame, CancellationToken cancellationToken)
+        => PublishPresenceAsync(room, frame, cancellationToken);
+
+    /// <summary>
     /// Reads the room's stream. With <paramref name="since"/>: the publications after it (at most
     /// <paramref name="limit"/>) and whether none are missing. Without: the latest <paramref name="limit"/>.
     /// </summary>

@@ -20,8 +20,9 @@ public interface IBrokerHandler
 
     /// <summary>
     /// Tells this node's members of <paramref name="room"/> that the broker lost part of the room's
-    /// stream it could not fill: they are closed with <c>CloseCodes.InsufficientState</c> so that
-    /// they reconnect and recover with <c>since</c>.
+    /// stream it could not fill. They are detached from the room before this returns (the broker calls
+    /// it from the room's one deliverer, before delivering anything of the stream's new epoch) and told,
+    /// paced, with <c>removed</c>/<c>stream_lost</c>/<c>rejoin:true</c>, so that they re-join with <c>since</c>.
     /// </summary>
     void OnStreamLost(string room);
 

@@ -74,6 +74,12 @@ public sealed partial class Connection : IDisposable
     /// <summary>Rooms this connection has joined. Touched only by the connection's receive loop and its owner's cleanup.</summary>
     internal Dictionary<string, RoomSubscription> Rooms { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Whether the connection is a member of <paramref name="room"/> as its client sees it: joined, and
+    /// not told that the membership ended. Read by the receive loop only, like <see cref="Rooms"/>.
+    /// </summary>
+    internal bool IsMemberOf(string room) => Rooms.TryGetValue(room, out var subscription) && subscription.IsCurrent;
+
     /// <summary>Cancelled when the connection must stop now (its close timed out, or the socket failed).</summary>
     public CancellationToken Aborted => _lifetime.Token;
 

@@ -11,9 +11,14 @@ namespace Switchboard.Connections;
 /// the live feed interleave.
 /// </summary>
 /// <remarks>
-/// The room's broker delivers one room's publications one at a time and in offset order, so in the
+/// <para>A membership whose room lost part of its stream is detached at once (<see cref="Detach"/>):
+/// nothing more is delivered, so no offset of the stream's new epoch can reach a client that holds a
+/// position of the old one. The client is told later, paced (<see cref="TryTellLost"/>); until then it
+/// still counts itself a member, and its entry stays in <see cref="Connection.Rooms"/>, which only the
+/// connection's own receive loop changes.</para>
+/// <para>The room's broker delivers one room's publications one at a time and in offset order, so in the
 /// live state <see cref="_lastOffset"/> is only touched by that single deliverer; the hand-over from
-/// <see cref="GoLive"/> happens under the lock and is published by the volatile write of the state.
+/// <see cref="GoLive"/> happens under the lock and is published by the volatile write of the state.</para>
 /// </remarks>
 public sealed class RoomSubscription
 {
@@ -21,10 +26,20 @@ public sealed class RoomSubscription
     private const int Live = 1;
     private const int Left = 2;
 
+    // Detached by a stream loss; the client has not been told yet.
+    private const int Lost = 3;
+
+    // Detached by a stream loss, and the client was told (a removed message queued).
+    private const int Told = 4;
+
     private readonly int _maxHeld;
     private int _state;
     private ulong _lastOffset;
     private List<(OutboundFrame Frame, ulong Offset)>? _held = [];
+
+    // A stream loss that came while joining: the join's reply must go out first, so the removal waits for it.
+    private bool _lostWhileJoining;
+    private OutboundFrame? _toldAfterReply;
 
     /// <summary>Creates a membership in the joining state.</summary>
     /// <param name="connection">The member.</param>
@@ -51,6 +66,16 @@ public sealed class RoomSubscription
     public ulong LastOffset => Volatile.Read(ref _lastOffset);
 
     /// <summary>
+    /// Whether the client still counts itself a member: false once it was told the membership ended
+    /// (a queued <c>removed</c>) or the membership was left. A stale entry of <see cref="Connection.Rooms"/>
+    /// is pruned by the next join of its room.
+    /// </summary>
+    public bool IsCurrent => Volatile.Read(ref _state) is Joining or Live or Lost;
+
+    /// <summary>Whether the membership is detached by a stream loss and its client not yet told.</summary>
+    public bool AwaitsLostNotice => Volatile.Read(ref _state) == Lost;
+
+    /// <summary>
     /// Queues a frame, or holds it while joining. <paramref name="offset"/> is 0 for frames outside the
     /// stream (presence events), which are never deduplicated.
     /// </summary>
@@ -60,14 +85,16 @@ public sealed class RoomSubscription
         {
             lock (this)
             {
-                if (_state == Left)
-                {
-                    return;
-                }
-
                 if (_state == Joining)
                 {
                     Hold(frame, offset);
+                    return;
+                }
+
+                // Left, or detached by a stream loss. The feed that detaches a room's members is the one
+                // that delivers its offsets, one at a time, so no delivery races past the detach.
+                if (_state != Live)
+                {
                     return;
                 }
             }
@@ -97,6 +124,12 @@ public sealed class RoomSubscription
         ArgumentNullException.ThrowIfNull(first);
         lock (this)
         {
+            if (_state == Lost && _lostWhileJoining)
+            {
+                AnswerJoinOfLostMembership(first);
+                return;
+            }
+
             if (_state != Joining)
             {
                 return;
@@ -127,6 +160,27 @@ public sealed class RoomSubscription
         }
     }
 
+    /// <summary>
+    /// The join of a membership detached while it read still gets its reply (a client waits for it),
+    /// but nothing held: the held deliveries may mix the stream's old and new epochs. The removal, if
+    /// it was due already, follows the reply; otherwise it comes paced, like any other.
+    /// </summary>
+    private void AnswerJoinOfLostMembership(IEnumerable<OutboundFrame> first)
+    {
+        foreach (var frame in first)
+        {
+            Connection.TryEnqueue(frame);
+        }
+
+        _lostWhileJoining = false;
+        if (_toldAfterReply is { } removed)
+        {
+            _toldAfterReply = null;
+            Volatile.Write(ref _state, Told);
+            Connection.TryEnqueue(removed);
+        }
+    }
+
     /// <summary>Stops all further deliveries, including those racing with the leave.</summary>
     public void MarkLeft()
     {
@@ -134,6 +188,52 @@ public sealed class RoomSubscription
         {
             _held = null;
             Volatile.Write(ref _state, Left);
+        }
+    }
+
+    /// <summary>
+    /// Detaches the membership after its room lost part of its stream: no further delivery of the room
+    /// reaches the connection, held ones included. False when it was already detached or left.
+    /// </summary>
+    public bool Detach()
+    {
+        lock (this)
+        {
+            if (_state is not (Joining or Live))
+            {
+                return false;
+            }
+
+            _lostWhileJoining = _state == Joining;
+            _held = null;
+            Volatile.Write(ref _state, Lost);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Tells the client that the detached membership ended, by queuing <paramref name="removed"/>;
+    /// when its join is still reading, right after the join's reply instead. False when there is
+    /// nobody to tell any more: the member left, re-joined or closed since it was detached.
+    /// </summary>
+    public bool TryTellLost(OutboundFrame removed)
+    {
+        lock (this)
+        {
+            if (_state != Lost)
+            {
+                return false;
+            }
+
+            if (_lostWhileJoining)
+            {
+                _toldAfterReply = removed;
+                return true;
+            }
+
+            Volatile.Write(ref _state, Told);
+            Connection.TryEnqueue(removed);
+            return true;
         }
     }
 

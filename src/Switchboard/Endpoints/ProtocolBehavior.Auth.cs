@@ -85,9 +85,10 @@ internal sealed partial class ProtocolBehavior
     private async ValueTask LeaveRevokedRoomsAsync(Connection connection, ConnectionIdentity identity)
     {
         List<string>? revoked = null;
-        foreach (var room in connection.Rooms.Keys)
+        foreach (var (room, subscription) in connection.Rooms)
         {
-            if (!policy.CanJoin(identity, room))
+            // A membership the server already ended (told removed) was told once; it is not told again.
+            if (subscription.IsCurrent && !policy.CanJoin(identity, room))
             {
                 (revoked ??= []).Add(room);
             }

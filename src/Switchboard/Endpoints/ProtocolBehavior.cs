@@ -187,7 +187,7 @@ internal sealed partial class ProtocolBehavior(
 
     private async ValueTask<ProtocolError?> PublishAsync(Connection connection, ConnectionIdentity identity, ClientCommand command)
     {
-        if (!connection.Rooms.ContainsKey(command.Room!))
+        if (!connection.IsMemberOf(command.Room!))
         {
             return new ProtocolError(ErrorCodes.NotJoined, $"join {command.Room} before publishing to it");
         }
@@ -265,7 +265,7 @@ internal sealed partial class ProtocolBehavior(
             return;
         }
 
-        if (!connection.Rooms.ContainsKey(room))
+        if (!connection.IsMemberOf(room))
         {
             ReplyError(connection, default, new ProtocolError(ErrorCodes.NotJoined, $"join {room} before publishing to it"));
             return;

@@ -104,7 +104,7 @@ internal sealed class PresenceCoalescer(string room, IBroker broker, double perS
 
     private void Flush()
     {
-        var frames = new List<OutboundFrame>();
+        var changes = new List<HeldChange>();
         lock (_lock)
         {
             _flush?.Dispose();
@@ -114,27 +114,27 @@ internal sealed class PresenceCoalescer(string room, IBroker broker, double perS
             {
                 if (held.Count % 2 == 1)
                 {
-                    frames.Add(Frame(held.User, held.Latest));
+                    changes.Add(held);
                 }
 
             }
 
             _held.Clear();
             // Each sent event is paid for, into debt if need be: the next ones wait for it.
-            _tokens -= frames.Count;
+            _tokens -= changes.Count;
         }
 
         // Nothing awaits the flush (it runs on a timer); PublishAllAsync never throws.
-        _ = PublishAllAsync(frames);
+        _ = PublishAllAsync(changes);
     }
 
-    private async Task PublishAllAsync(List<OutboundFrame> frames)
+    private async Task PublishAllAsync(List<HeldChange> changes)
     {
-        foreach (var frame in frames)
+        foreach (var change in changes)
         {
             try
             {
-                await broker.PublishPresenceAsync(room, frame, CancellationToken.None).ConfigureAwait(false);
+                await broker.AnnouncePresenceAsync(room, change.User, change.Latest, Frame(change.User, change.Latest), CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is BrokerUnavailableException or ObjectDisposedException or OperationCanceledException)
             {

@@ -7,6 +7,8 @@ namespace Switchboard.Hub;
 
 public sealed partial class SwitchboardHub : IBrokerHandler
 {
+    private const string StreamLostMessage = "the server lost part of the room's stream: join it again with since (it answers recovered:false)";
+
     /// <inheritdoc/>
     void IBrokerHandler.OnPublication(Publication publication)
     {
@@ -52,13 +54,25 @@ public sealed partial class SwitchboardHub : IBrokerHandler
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Every member here is detached at once, before the broker delivers anything of the stream's new
+    /// epoch, and then told (paced, see <see cref="ResyncPacer"/>) with one <c>removed</c> message,
+    /// <c>stream_lost</c>, <c>rejoin:true</c>. Its connection and its other rooms carry on.
+    /// </remarks>
     void IBrokerHandler.OnStreamLost(string room)
     {
-        if (_rooms.TryGetValue(room, out var local))
+        if (!_rooms.TryGetValue(room, out var local))
         {
-            foreach (var member in local.Members)
+            return;
+        }
+
+        // Encoded once for every member of the room.
+        var removed = OutboundFrame.Text(ServerMessages.Removed(room, ErrorCodes.StreamLost, StreamLostMessage, rejoin: true));
+        foreach (var member in local.Members)
+        {
+            if (member.Detach())
             {
-                member.Connection.RequestClose(CloseCodes.InsufficientState, "lost part of the room's stream: reconnect and recover");
+                _resync.Enqueue(member, removed);
             }
         }
     }

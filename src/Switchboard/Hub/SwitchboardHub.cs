@@ -15,7 +15,7 @@ namespace Switchboard.Hub;
 /// This node's rooms and users: who is a member where, and the local end of every delivery. The
 /// broker orders and carries publications; the hub turns them into queue writes.
 /// </summary>
-public sealed partial class SwitchboardHub
+public sealed partial class SwitchboardHub : IAsyncDisposable, IDisposable
 {
     private readonly ConcurrentDictionary<string, LocalRoom> _rooms = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PresenceCoalescer> _presenceEvents = new(StringComparer.Ordinal);
@@ -24,10 +24,12 @@ public sealed partial class SwitchboardHub
     private readonly SwitchboardMetrics _metrics;
     private readonly SwitchboardOptions _options;
     private readonly TimeProvider _time;
+    private readonly ResyncPacer _resync;
 
     /// <summary>Creates the hub and attaches it to <paramref name="broker"/>.</summary>
-    public SwitchboardHub(IBroker broker, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options, TimeProvider time)
+    public SwitchboardHub(IBroker broker, RoomPolicy policy, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options, TimeProvider time, ShutdownState shutdown)
     {
+        ArgumentNullException.ThrowIfNull(shutdown);
         ArgumentNullException.ThrowIfNull(time);
         _time = time;
         ArgumentNullException.ThrowIfNull(policy);
@@ -37,10 +39,21 @@ public sealed partial class SwitchboardHub
         _broker = broker;
         _metrics = metrics;
         _options = options.Value;
+        _resync = new ResyncPacer(_options.Limits.ResyncRoomsPerSecond, time, shutdown, DepartAsync);
         broker.Attach(this);
         metrics.Meter.CreateObservableGauge("switchboard.rooms", () => RoomCount, description: "Protocol rooms with members on this node.");
         metrics.Meter.CreateObservableGauge("switchboard.users", () => UserCount, description: "Distinct users connected to this node's protocol endpoint.");
+        metrics.Meter.CreateObservableGauge("switchboard.resync.pending", () => _resync.Pending, description: "Members of rooms whose stream was lost, detached and waiting to be told to re-join (paced by Limits:ResyncRoomsPerSecond).");
     }
+
+    /// <summary>The pace at which members of lost rooms are told to re-join.</summary>
+    internal ResyncPacer Resync => _resync;
+
+    /// <summary>Stops telling members of lost rooms to re-join (the node stops; its connections close).</summary>
+    public ValueTask DisposeAsync() => _resync.DisposeAsync();
+
+    /// <summary>As <see cref="DisposeAsync"/>, for a container disposed synchronously: the pacer's loop ends on its own.</summary>
+    public void Dispose() => _resync.Dispose();
 
     /// <summary>Rooms whose presence-event rate is remembered on this node (those with members, and those retired recently under load).</summary>
     internal int PresenceRateCount => _presenceEvents.Count;
@@ -90,9 +103,20 @@ public sealed partial class SwitchboardHub
 
     private async ValueTask<ProtocolError?> JoinCoreAsync(Connection connection, string room, StreamPosition? since, bool recover, ReadOnlyMemory<byte> id, Activity? activity, CancellationToken cancellationToken)
     {
-        if (connection.Rooms.ContainsKey(room))
+        if (connection.Rooms.TryGetValue(room, out var existing))
         {
-            return new ProtocolError(ErrorCodes.AlreadyJoined, $"already a member of {room}");
+            if (existing.IsCurrent)
+            {
+                return new ProtocolError(ErrorCodes.AlreadyJoined, $"already a member of {room}");
+            }
+
+            // Ended by the server (told removed after a stream loss): this join starts a new membership.
+            connection.Rooms.Remove(room);
+        }
+
+        if (connection.Rooms.Count >= _options.Limits.MaxRoomsPerConnection)
+        {
+            ForgetEndedMemberships(connection);
         }
 
         if (connection.Rooms.Count >= _options.Limits.MaxRoomsPerConnection)
@@ -317,18 +341,44 @@ public sealed partial class SwitchboardHub
             }
 
             await ready.WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (firstOfUser && AnnouncesPresence(room) && room.PresenceEvents.Announce(subscription.Connection.User, joined: true) is { } joined)
+            if (firstOfUser && AnnouncesPresence(room) && room.PresenceEvents.Announce(subscription.Connection.User, joined: true) is { } joinedEvent)
             {
-                await _broker.PublishPresenceAsync(room.Name, joined, cancellationToken).ConfigureAwait(false);
+                await _broker.AnnouncePresenceAsync(room.Name, subscription.Connection.User, joined: true, joinedEvent, cancellationToken).ConfigureAwait(false);
             }
 
             return;
         }
     }
 
-    private async ValueTask RemoveMemberAsync(RoomSubscription subscription, CancellationToken cancellationToken)
+    private ValueTask RemoveMemberAsync(RoomSubscription subscription, CancellationToken cancellationToken)
     {
         subscription.MarkLeft();
+        return DepartAsync(subscription, cancellationToken);
+    }
+
+    /// <summary>
+    /// Drops the entries of memberships that ended without the connection's leave (told <c>removed</c>
+    /// after a stream loss), so that they do not count against <c>Limits:MaxRoomsPerConnection</c>.
+    /// </summary>
+    private static void ForgetEndedMemberships(Connection connection)
+    {
+        foreach (var (room, subscription) in connection.Rooms)
+        {
+            if (!subscription.IsCurrent)
+            {
+                connection.Rooms.Remove(room);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes the membership out of its room's coordinator (idempotent): the user's presence there, and the
+    /// node's subscription when it was the last member. Its deliveries were stopped before.
+    /// </summary>
+    private ValueTask DepartAsync(RoomSubscription subscription) => DepartAsync(subscription, CancellationToken.None);
+
+    private async ValueTask DepartAsync(RoomSubscription subscription, CancellationToken cancellationToken)
+    {
         if (!_rooms.TryGetValue(subscription.Room, out var room))
         {
             return;
@@ -336,9 +386,9 @@ public sealed partial class SwitchboardHub
 
         var lastOfUser = await room.RemoveAsync(subscription).ConfigureAwait(false);
         // Sent even when this node has no members left: members on other nodes must see the user leave.
-        if (lastOfUser && AnnouncesPresence(room) && room.PresenceEvents.Announce(subscription.Connection.User, joined: false) is { } left)
+        if (lastOfUser && AnnouncesPresence(room) && room.PresenceEvents.Announce(subscription.Connection.User, joined: false) is { } leftEvent)
         {
-            await _broker.PublishPresenceAsync(room.Name, left, cancellationToken).ConfigureAwait(false);
+            await _broker.AnnouncePresenceAsync(room.Name, subscription.Connection.User, joined: false, leftEvent, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -140,4 +140,12 @@ public sealed class LimitsOptions
 
     /// <summary>Publishes one user may make in a burst across its connections on this node.</summary>
     public int UserPublishBurst { get; set; } = 200;
+
+    /// <summary>
+    /// Members of rooms whose stream was lost (Redis restarted empty, trimmed it, offsets went backwards)
+    /// that this node tells per second to re-join (<c>removed</c> with <c>stream_lost</c>, <c>rejoin:true</c>),
+    /// with a burst of one second's worth. They stop receiving the room at once; only the message that
+    /// makes them re-join waits, so that after Redis restarts empty the re-joins arrive spread over time.
+    /// </summary>
+    public double ResyncRoomsPerSecond { get; set; } = 200;
 }

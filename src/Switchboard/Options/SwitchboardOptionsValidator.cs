@@ -55,6 +55,7 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
         Require(limits.JoinsPerSecond > 0, "Limits:JoinsPerSecond", "must be greater than 0");
         Require(limits.JoinBurst >= 1, "Limits:JoinBurst", "must be at least 1");
         Require(limits.PresenceEventsPerSecond > 0, "Limits:PresenceEventsPerSecond", "must be greater than 0");
+        Require(limits.ResyncRoomsPerSecond > 0, "Limits:ResyncRoomsPerSecond", "must be greater than 0");
         Require(limits.PresenceEventBurst >= 1, "Limits:PresenceEventBurst", "must be at least 1");
         Require(limits.ReadsPerSecond > 0, "Limits:ReadsPerSecond", "must be greater than 0");
         Require(limits.ReadBurst >= 1, "Limits:ReadBurst", "must be at least 1");

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Switchboard.Client.Tests.Infrastructure;
 using Switchboard.Protocol;
 using Xunit;
@@ -72,5 +73,64 @@ public sealed class RoomRemovedTests
         Assert.Equal(0, Volatile.Read(ref delivered));
         await client.SendAsync("bob", 1).WaitAsync(Wait.Timeout);
         Assert.Equal(["k"], await rejoined.Task.WaitAsync(Wait.Timeout));
+    }
+
+    [Fact]
+    public async Task ARoomWhoseStreamTheServerLostIsJoinedAgainWithItsPositionAndRaisesResetNotRemoved()
+    {
+        var rejoin = Wait.Signal<JsonElement>();
+        await using var server = await FakeServer.StartAsync(async peer =>
+        {
+            await peer.SendWelcomeAsync();
+            // The client joins its rooms in no set order.
+            var joins = new[] { await peer.ReceiveCommandAsync(), await peer.ReceiveCommandAsync() };
+            var r = joins.Single(j => j.GetProperty("room").GetString() == "r").GetProperty("id").GetInt64();
+            var k = joins.Single(j => j.GetProperty("room").GetString() == "k").GetProperty("id").GetInt64();
+            await peer.SendTextAsync(
+                $$"""{"op":"reply","id":{{r}},"offset":4,"epoch":"old"}""" + "\n" +
+                $$"""{"op":"reply","id":{{k}},"offset":0,"epoch":"e1"}""" + "\n" +
+                """{"op":"message","room":"r","from":"bob","offset":5,"data":5}""" + "\n" +
+                """{"op":"removed","room":"r","code":"stream_lost","message":"lost","rejoin":true}""" + "\n" +
+                // The new epoch's first offset, before the re-join's reply: not delivered (the reply covers it).
+                """{"op":"message","room":"r","from":"bob","offset":1,"data":1}""" + "\n" +
+                """{"op":"message","room":"k","from":"bob","offset":1,"data":100}""");
+            var again = await peer.ReceiveCommandAsync();
+            rejoin.TrySetResult(again.Clone());
+            await peer.SendTextAsync(
+                $$"""{"op":"reply","id":{{again.GetProperty("id").GetInt64()}},"room":"r","offset":1,"epoch":"new","recovered":false,"publications":[{"room":"r","from":"bob","offset":1,"data":1}]}""" + "\n" +
+                """{"op":"message","room":"r","from":"bob","offset":2,"data":2}""");
+            await peer.DrainUntilCloseAsync();
+        });
+        await using var client = new SwitchboardClient(server.WsUri, new SwitchboardClientOptions { Backoff = Clients.FastBackoff });
+        var room = client.Join("r");
+        var kept = client.Join("k");
+        var reset = Wait.Signal<RoomReset>();
+        var removed = 0;
+        var delivered = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var second = Wait.Signal<RoomMessage>();
+        room.Reset += (_, r) => reset.TrySetResult(r);
+        room.Removed += (_, _) => Interlocked.Increment(ref removed);
+        room.MessageReceived += (_, m) =>
+        {
+            delivered.Enqueue($"r:{m.Offset}");
+            if (m.Offset == 2)
+            {
+                second.TrySetResult(m);
+            }
+        };
+        kept.MessageReceived += (_, m) => delivered.Enqueue($"k:{m.Offset}");
+
+        await client.ConnectAsync().WaitAsync(Wait.Timeout);
+
+        var command = await rejoin.Task.WaitAsync(Wait.Timeout);
+        Assert.Equal("join", command.GetProperty("op").GetString());
+        Assert.Equal("r", command.GetProperty("room").GetString());
+        Assert.Equal(5UL, command.GetProperty("since").GetProperty("offset").GetUInt64());
+        Assert.Equal("old", command.GetProperty("since").GetProperty("epoch").GetString());
+        Assert.Equal(new RoomReset("r", new StreamPosition(5, "old"), new StreamPosition(1, "new")), await reset.Task.WaitAsync(Wait.Timeout));
+        await second.Task.WaitAsync(Wait.Timeout);
+        // The publication the re-join's reply retained is delivered after Reset; the live copy before the reply was not.
+        Assert.Equal(["r:5", "k:1", "r:1", "r:2"], delivered);
+        Assert.Equal(0, Volatile.Read(ref removed));
     }
 }

@@ -50,6 +50,8 @@ public sealed class InProcessNode : IAsyncDisposable
         _services = services.BuildServiceProvider();
     }
 
+    public IServiceProvider Services => _services;
+
     public SwitchboardHub Hub => _services.GetRequiredService<SwitchboardHub>();
 
     public ConnectionRegistry Registry => _services.GetRequiredService<ConnectionRegistry>();

@@ -71,7 +71,7 @@ public sealed class FloodTests(ITestOutputHelper output)
         var p50 = latencies[(int)Math.Ceiling(0.50 * PacedMessages) - 1];
         var p99 = latencies[(int)Math.Ceiling(0.99 * PacedMessages) - 1];
         var accepted = await FlooderPublicationsAsync(steady, observer);
-        output.WriteLine($"flooded {flooded} publishes in {floodSeconds:F1} s: {accepted} accepted, {flooder.RateLimitedErrors} rate_limited; paced latency p50 {p50.TotalMilliseconds:F1} ms, p99 {p99.TotalMilliseconds:F1} ms");
+        output.WriteLine($"flooded {flooded} publishes in {floodSeconds:F1} s: {accepted} accepted, {flooder.RateLimitedErrors} rate_limited (end marker refused {flooder.EndMarkerRefusals} times); paced latency p50 {p50.TotalMilliseconds:F1} ms, p99 {p99.TotalMilliseconds:F1} ms");
 
         Assert.Equal((long)flooded, accepted + flooder.RateLimitedErrors);
         Assert.InRange<double>(accepted, PublishBurst, PublishBurst + (PublishesPerSecond * floodSeconds) + 1);

@@ -18,7 +18,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         "switchboard_connections", "switchboard_rooms", "switchboard_users", "switchboard_queue_messages", "switchboard_queue_bytes",
         "switchboard_connections_accepted_total", "switchboard_messages_in_total", "switchboard_messages_out_total",
         "switchboard_bytes_in_total", "switchboard_bytes_out_total", "switchboard_publications_total",
-        "switchboard_slow_consumer_disconnects_total",
+        "switchboard_slow_consumer_disconnects_total", "switchboard_resync_pending",
     ];
 
     private TestServer _server = null!;

@@ -154,6 +154,41 @@ public abstract class MultiNodeTests(RedisTopology redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AUserOnTwoNodesIsAnnouncedOnceAndLeavesWithItsLastConnection()
+    {
+        await using var carol = await _nodes[2].ConnectAsync("carol");
+        await carol.RequestAsync("""{"op":"join","room":"duo"}""");
+        // dave publishes the markers from node 0: what node 0 announced before a marker reaches carol before it.
+        await using var dave = await _nodes[0].ConnectAsync("dave");
+        await dave.RequestAsync("""{"op":"join","room":"duo"}""");
+        Assert.True(IsPresence(await NextEventAsync(carol), "joined", "carol"));
+        Assert.True(IsPresence(await NextEventAsync(carol), "joined", "dave"));
+
+        await using var phone = await _nodes[0].ConnectAsync("alice");
+        await phone.RequestAsync("""{"op":"join","room":"duo"}""");
+        Assert.True(IsPresence(await NextEventAsync(carol), "joined", "alice"));
+        await using var laptop = await _nodes[1].ConnectAsync("alice");
+        await laptop.RequestAsync("""{"op":"join","room":"duo"}""");
+        // From node 1, after its announcement was decided: no second joined comes before it.
+        await laptop.RequestAsync("""{"op":"publish","room":"duo","data":"second device"}""");
+        Assert.Equal("second device", (await NextEventAsync(carol)).GetProperty("data").GetString());
+
+        await phone.RequestAsync("""{"op":"leave","room":"duo"}""");
+        await dave.RequestAsync("""{"op":"publish","room":"duo","data":"phone gone"}""");
+        Assert.Equal("phone gone", (await NextEventAsync(carol)).GetProperty("data").GetString());
+        var presence = await carol.RequestAsync("""{"op":"presence","room":"duo"}""");
+        Assert.Equal("""{"alice":1,"carol":1,"dave":1}""", presence.GetProperty("users").GetRawText());
+
+        // Node 1's last member: the entry goes with it, and alice is in no node's entry any more.
+        await laptop.RequestAsync("""{"op":"leave","room":"duo"}""");
+        Assert.True(IsPresence(await NextEventAsync(carol), "left", "alice"));
+        await dave.RequestAsync("""{"op":"publish","room":"duo","data":"laptop gone"}""");
+        Assert.Equal("laptop gone", (await NextEventAsync(carol)).GetProperty("data").GetString());
+        presence = await carol.RequestAsync("""{"op":"presence","room":"duo"}""");
+        Assert.Equal("""{"carol":1,"dave":1}""", presence.GetProperty("users").GetRawText());
+    }
+
+    [Fact]
     public async Task ANodeThatStopsGracefullyTellsTheOtherNodesItsUsersLeft()
     {
         await using var alice = await _nodes[0].ConnectAsync("alice");
@@ -216,33 +251,83 @@ public abstract class MultiNodeTests(RedisTopology redis) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task WhenARoomsStreamIsLostMembersAreClosedWith4002AndLearnItWhenTheyRejoin()
+    public async Task WhenARoomsStreamIsLostItsMembersAreToldPerRoomAndRejoinOnTheSameConnectionWhileTheirOtherRoomFlows()
     {
-        var alice = await _nodes[0].ConnectAsync("alice");
-        var joined = await alice.RequestAsync("""{"op":"join","room":"fragile"}""");
-        var epoch = joined.GetProperty("epoch").GetString();
-        using (var first = await _nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "fragile", data = 1 }))
+        // Members of two rooms on two nodes, each holding a position in both.
+        await using var alice = await _nodes[0].ConnectAsync("alice");
+        await using var bob = await _nodes[1].ConnectAsync("bob");
+        string? epoch = null;
+        foreach (var member in new[] { alice, bob })
         {
-            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+            epoch = (await member.RequestAsync("""{"op":"join","room":"fragile"}""")).GetProperty("epoch").GetString();
+            await member.RequestAsync("""{"op":"join","room":"steady"}""");
         }
 
-        var seen = (await alice.TakeAsync("fragile", 1))[0].Offset();
+        await PublishAsync("fragile", 1);
+        await PublishAsync("steady", 1);
+        var seen = new Dictionary<ProtocolClient, ulong>();
+        foreach (var member in new[] { alice, bob })
+        {
+            seen[member] = (await member.TakeAsync("fragile", 1))[0].Offset();
+            await member.TakeAsync("steady", 1);
+        }
 
-        // As Redis evicting the room, or restarting without persistence.
+        // As Redis evicting the room, or restarting without persistence: the next publication starts a new epoch.
         Assert.Equal(2L, (long)await redis.ExecuteForRoomAsync("fragile", "DEL", (RedisKey)"sb:{fragile}:meta", (RedisKey)"sb:{fragile}:stream"));
-        using (var second = await _nodes[1].Http.PostAsJsonAsync("api/publish", new { room = "fragile", data = 2 }))
+        await PublishAsync("fragile", 2);
+        // Offset 2 of the new epoch is above the position the members hold (1 of the old one): were it
+        // delivered, nothing could tell it from the old epoch's offset 2.
+        await PublishAsync("fragile", 22);
+        foreach (var member in new[] { alice, bob })
         {
-            Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+            var removed = await member.ExpectAsync("removed");
+            Assert.Equal("fragile", removed.GetProperty("room").GetString());
+            Assert.Equal("stream_lost", removed.GetProperty("code").GetString());
+            Assert.True(removed.GetProperty("rejoin").GetBoolean());
         }
 
-        Assert.Equal(4002, (int?)await alice.WaitForCloseAsync());
-        await alice.DisposeAsync();
+        // The other room keeps flowing on the same connections.
+        await PublishAsync("steady", 2);
+        foreach (var member in new[] { alice, bob })
+        {
+            Assert.Equal([2], (await member.TakeAsync("steady", 1)).Select(m => m.GetProperty("data").GetInt32()));
+        }
 
-        await using var again = await _nodes[2].ConnectAsync("alice");
-        var rejoined = await again.RequestAsync($$$"""{"op":"join","room":"fragile","since":{"offset":{{{seen}}},"epoch":"{{{epoch}}}"}}""");
-        Assert.False(rejoined.GetProperty("recovered").GetBoolean());
-        Assert.NotEqual(epoch, rejoined.GetProperty("epoch").GetString());
-        Assert.Equal([2], rejoined.GetProperty("publications").EnumerateArray().Select(p => p.GetProperty("data").GetInt32()));
+        foreach (var member in new[] { alice, bob })
+        {
+            var rejoined = await member.RequestAsync($$$"""{"op":"join","room":"fragile","since":{"offset":{{{seen[member]}}},"epoch":"{{{epoch}}}"}}""");
+            Assert.False(rejoined.GetProperty("recovered").GetBoolean());
+            Assert.NotEqual(epoch, rejoined.GetProperty("epoch").GetString());
+            Assert.Equal([2, 22], rejoined.GetProperty("publications").EnumerateArray().Select(p => p.GetProperty("data").GetInt32()));
+        }
+
+        await PublishAsync("fragile", 3);
+        await PublishAsync("steady", 3);
+        foreach (var member in new[] { alice, bob })
+        {
+            await member.TakeAsync("fragile", 1);
+            await member.TakeAsync("steady", 1);
+            Assert.False(member.Closed.Task.IsCompleted, "the connection stays open");
+            // Every fragile message the connection received, in order: the old epoch's offset, then the new
+            // epoch's only once, after the re-join reply that covered the one before it.
+            var fragile = Lines(member).Where(m => m.GetProperty("op").GetString() == "message" && m.GetProperty("room").GetString() == "fragile")
+                .Select(m => m.GetProperty("data").GetInt32());
+            Assert.Equal([1, 3], fragile);
+        }
+
+        static IEnumerable<JsonElement> Lines(ProtocolClient member)
+        {
+            lock (member.RawTextFrames)
+            {
+                return member.RawTextFrames.SelectMany(f => f.Split('\n')).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToArray();
+            }
+        }
+    }
+
+    private async Task PublishAsync(string room, int data)
+    {
+        using var published = await _nodes[2].Http.PostAsJsonAsync("api/publish", new { room, data });
+        Assert.Equal(HttpStatusCode.OK, published.StatusCode);
     }
 
     [Fact]
@@ -286,6 +371,10 @@ public abstract class MultiNodeTests(RedisTopology redis) : IAsyncLifetime
         var message = await alice.ExpectAsync("message");
         Assert.Equal(3, message.GetProperty("data").GetInt32());
     }
+
+    /// <summary>The next presence event or publication, skipping replies.</summary>
+    private static Task<JsonElement> NextEventAsync(ProtocolClient client) =>
+        client.ExpectAsync(m => m.GetProperty("op").GetString() is "joined" or "left" or "message");
 
     private static bool IsPresence(JsonElement message, string op, string user) =>
         message.GetProperty("op").GetString() == op && message.GetProperty("user").GetString() == user;

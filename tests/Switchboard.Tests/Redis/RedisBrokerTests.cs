@@ -300,7 +300,12 @@ public sealed class RedisBrokerTests : IAsyncLifetime
         foreach (var node in new[] { a, b, c })
         {
             await node.Broker.SubscribeRoomAsync(room, Timeout());
-            await node.Broker.PublishPresenceAsync(room, Joined(room, "any"), Timeout());
+        }
+
+        foreach (var (node, user) in new[] { (a, "alice"), (b, "carol"), (c, "bob"), (c, "alice") })
+        {
+            // As the hub announces each user's first connection on a node.
+            await node.Broker.AnnouncePresenceAsync(room, user, joined: true, Joined(room, user), Timeout());
         }
 
         Assert.Equal([new("alice", 2), new("bob", 1), new("carol", 1)], await a.Broker.PresenceAsync(room, Timeout()));

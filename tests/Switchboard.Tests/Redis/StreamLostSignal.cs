@@ -5,9 +5,9 @@ namespace Switchboard.Tests.Redis;
 
 /// <summary>
 /// How the server tells a member that a room's stream was lost (the epoch rotated, or offsets can no
-/// longer be filled) and that it must rejoin with <c>since</c>: today the connection is closed with
-/// 4002; a per-room <c>removed</c> message with <c>"code":"stream_lost","rejoin":true</c> may take its
-/// place. Both are accepted here, so the tests that need "was told" hold across that change.
+/// longer be filled) and that it must rejoin with <c>since</c>: a per-room <c>removed</c> message with
+/// <c>"code":"stream_lost","rejoin":true</c>, the connection staying open; earlier versions closed the
+/// connection with 4002 instead. Both are accepted, so "was told" is decided in this one place.
 /// </summary>
 internal static class StreamLostSignal
 {

@@ -35,6 +35,8 @@ public sealed class SoakSmokeTests(ITestOutputHelper output)
             Assert.True(root.GetProperty("delivered").GetInt64() > 0, "members received publications");
             Assert.True(root.GetProperty("reconnects").GetInt64() > 0, "members were churned");
             Assert.True(root.GetProperty("hostileClosed").GetInt64() > 0, "the server cut hostile clients off");
+            // Every member the server closed is accounted for by how it ended (its close code, or how it dropped).
+            Assert.Equal(root.GetProperty("unexpectedCloses").GetInt64(), root.GetProperty("unexpectedCloseReasons").EnumerateObject().Sum(r => r.Value.GetInt64()));
             var baseline = root.GetProperty("baseline");
             var final = root.GetProperty("final");
             foreach (var gauge in new[] { "connections", "rooms", "users" })

@@ -34,6 +34,17 @@ public sealed class StreamCursorTests
     }
 
     [Fact]
+    public void ALostStreamsRemovedDropsTheRoomAndTheReJoinEntersItAtTheNewEpoch()
+    {
+        var cursor = StreamCursor.Parse("lobby~e1~5,news~e2~7", 128);
+        cursor.Observe(ServerMessages.Removed("lobby", ErrorCodes.StreamLost, "lost", rejoin: true));
+        Assert.Equal("news~e2~7", Id(cursor));
+
+        cursor.Observe(ServerMessages.StreamReply("9"u8, new StreamPosition(1, "e3"), false, [], "lobby"));
+        Assert.Equal(["lobby~e3~1", "news~e2~7"], Id(cursor).Split(',').Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void WhatDoesNotMoveTheStreamLeavesTheIdAlone()
     {
         var cursor = StreamCursor.Parse("lobby~e1~5", 128);

@@ -47,6 +47,7 @@ internal static class LoadCommand
             drain, processes, sources, users, warmupConnections, deflate, chat, prime, json, minThroughput, maxP99, minConnectRate, maxBytes, workerIndex,
             Soak.SoakCommand.Create(),
             Soak.SoakReportCommand.Create(),
+            Compare.CompareCommand.Create(),
         };
 
         root.SetAction(async (parse, cancellationToken) =>

@@ -112,6 +112,7 @@ internal sealed class SoakMember(Uri url, string room, SoakTally tally)
     private async Task ReceiveAsync(ClientWebSocket socket)
     {
         var frame = new ArrayBufferWriter<byte>(4096);
+        var ending = "dropped";
         try
         {
             while (true)
@@ -119,6 +120,7 @@ internal sealed class SoakMember(Uri url, string room, SoakTally tally)
                 var result = await socket.ReceiveAsync(frame.GetMemory(4096), CancellationToken.None);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
+                    ending = socket.CloseStatus is { } status ? ((int)status).ToString(CultureInfo.InvariantCulture) : "close without a code";
                     break;
                 }
 
@@ -142,6 +144,7 @@ internal sealed class SoakMember(Uri url, string room, SoakTally tally)
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
             // Dropped: by us when leaving, otherwise counted below.
+            ending = ex is WebSocketException socketError ? "dropped: " + socketError.WebSocketErrorCode : "dropped";
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
@@ -151,7 +154,7 @@ internal sealed class SoakMember(Uri url, string room, SoakTally tally)
 
         if (!_leaving)
         {
-            tally.OnUnexpectedClose();
+            tally.OnUnexpectedClose(ending);
         }
     }
 

@@ -37,6 +37,9 @@ internal sealed class SoakReport
 
     public required long UnexpectedCloses { get; init; }
 
+    /// <summary>Those closes by the close code the server sent (or "dropped" with how the socket failed).</summary>
+    public SortedDictionary<string, long> UnexpectedCloseReasons { get; init; } = [];
+
     public required long Unreadable { get; init; }
 
     public string? FirstUnreadable { get; init; }
@@ -114,7 +117,7 @@ internal sealed class SoakReport
         }
 
         w.WriteLine();
-        w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"members   {Delivered:N0} delivered, {Duplicates} duplicate(s), {Gaps} missing, {Reconnects:N0} reconnect(s) recovering {RecoveredMessages:N0} message(s), {Unrecoverable} told recovery was impossible, {UnexpectedCloses} closed by the server"));
+        w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"members   {Delivered:N0} delivered, {Duplicates} duplicate(s), {Gaps} missing, {Reconnects:N0} reconnect(s) recovering {RecoveredMessages:N0} message(s), {Unrecoverable} told recovery was impossible, {UnexpectedCloses} closed by the server{(UnexpectedCloseReasons.Count == 0 ? "" : " (" + string.Join(", ", UnexpectedCloseReasons.Select(r => $"{r.Key} × {r.Value}")) + ")")}"));
         w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"hostile   {HostileStarted:N0} started, {HostileClosed:N0} closed by the server"));
         w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"published {Published:N0} through the HTTP API ({PublishFailures} failed{(PublishFailureReasons.Count == 0 ? "" : ": " + string.Join(", ", PublishFailureReasons.Select(r => $"{r.Key} × {r.Value}")))})"));
         var problems = Problems;

@@ -66,6 +66,7 @@ internal sealed class SoakRun(SoakSettings settings)
             RecoveredMessages = _tally.RecoveredMessages,
             Unrecoverable = _tally.Unrecoverable,
             UnexpectedCloses = _tally.UnexpectedCloses,
+            UnexpectedCloseReasons = _tally.CloseReasons,
             Unreadable = _tally.Unreadable,
             FirstUnreadable = _tally.FirstUnreadable,
             HostileStarted = _tally.HostileStarted,

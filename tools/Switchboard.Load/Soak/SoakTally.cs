@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Switchboard.Load.Soak;
 
 /// <summary>What the well-behaved members saw, counted from every member's receive loop.</summary>
@@ -13,6 +15,7 @@ internal sealed class SoakTally
     private long _hostileClosed;
     private long _hostileStarted;
     private long _unreadable;
+    private readonly ConcurrentDictionary<string, long> _closeReasons = new(StringComparer.Ordinal);
 
     public long Delivered => Interlocked.Read(ref _delivered);
 
@@ -31,6 +34,9 @@ internal sealed class SoakTally
 
     /// <summary>Well-behaved members the server closed (they were reconnected).</summary>
     public long UnexpectedCloses => Interlocked.Read(ref _unexpectedCloses);
+
+    /// <summary>Those closes by how they ended: the close code the server sent, or how the socket failed.</summary>
+    public SortedDictionary<string, long> CloseReasons => new(_closeReasons, StringComparer.Ordinal);
 
     public long HostileStarted => Interlocked.Read(ref _hostileStarted);
 
@@ -62,7 +68,11 @@ internal sealed class SoakTally
 
     public void OnUnrecoverable() => Interlocked.Increment(ref _unrecoverable);
 
-    public void OnUnexpectedClose() => Interlocked.Increment(ref _unexpectedCloses);
+    public void OnUnexpectedClose(string reason)
+    {
+        Interlocked.Increment(ref _unexpectedCloses);
+        _closeReasons.AddOrUpdate(reason, 1, static (_, count) => count + 1);
+    }
 
     public void OnHostileStarted() => Interlocked.Increment(ref _hostileStarted);
 
