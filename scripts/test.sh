@@ -8,10 +8,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the suites need: redis-server and nginx for the scale-out suites, chromium for the
+# Debian packages the suites need: redis-server, redis-sentinel and nginx for the scale-out suites, chromium for the
 # browser tests (driven by Playwright at /usr/bin/chromium), Go and gorilla/websocket for the Go peer
 # of the comparison smoke (bench/peers). Node 20 and npm come with the machine.
-apt_packages=(redis-server nginx-light chromium golang-go golang-github-gorilla-websocket-dev)
+apt_packages=(redis-server redis-sentinel nginx-light chromium golang-go golang-github-gorilla-websocket-dev)
 need_apt=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")

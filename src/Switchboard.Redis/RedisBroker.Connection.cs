@@ -34,6 +34,16 @@ public sealed partial class RedisBroker
             throw;
         }
 
+        if (_options.WaitForReplicas > 0 && shards.FirstOrDefault(s => s.IsCluster) is { } cluster)
+        {
+            foreach (var shard in shards)
+            {
+                shard.Redis.Dispose();
+            }
+
+            throw new InvalidOperationException($"Switchboard:Redis:WaitForReplicas must be 0 with a Redis Cluster (shard {cluster.Index} is one).");
+        }
+
         foreach (var shard in shards)
         {
             shard.Redis.ConnectionFailed += (_, e) => OnConnectionFailed(shard, e);
@@ -103,6 +113,30 @@ public sealed partial class RedisBroker
         }
 
         return await ConnectionMultiplexer.ConnectAsync(config).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// With <see cref="RedisBrokerOptions.WaitForReplicas"/>, waits until that many replicas hold every
+    /// write this node sent the shard so far (<c>WAIT</c> counts the connection's writes, and the
+    /// publish script went on the same connection just before), so that a failover to one of them keeps
+    /// the publication about to be acknowledged. Fewer within the time: <see cref="BrokerUnavailableException"/>.
+    /// </summary>
+    private async Task WaitForReplicasAsync(RedisShard shard, CancellationToken cancellationToken)
+    {
+        var replicas = _options.WaitForReplicas;
+        if (replicas == 0)
+        {
+            return;
+        }
+
+        // Half the deadline, so that Redis answers with the count before the call itself times out
+        // (0 would make WAIT block for ever).
+        var timeout = Math.Max(1, (long)(OperationTimeout.TotalMilliseconds / 2));
+        var confirmed = (long)await WithDeadline(shard.Redis.GetDatabase().ExecuteAsync("WAIT", replicas, timeout), cancellationToken).ConfigureAwait(false);
+        if (confirmed < replicas)
+        {
+            throw new BrokerUnavailableException($"redis: {confirmed} of {replicas} replicas confirmed the publication in time");
+        }
     }
 
     /// <summary>Configured, or detected from the server's mode; a shard unreachable at start-up counts as standalone (docs/scaling.md).</summary>

@@ -44,6 +44,7 @@ public sealed partial class RedisBroker
         ];
         MarkActive(room);
         var result = (RedisResult[])(await EvalAsync(shard, LuaScripts.Publish, Keys.PublishKeys(room, idempotencyKey), arguments, cancellationToken).ConfigureAwait(false))!;
+        await WaitForReplicasAsync(shard, cancellationToken).ConfigureAwait(false);
         var offset = (ulong)(long)result[0];
         var epoch = (string)result[1]!;
         var repeated = result.Length > 3;

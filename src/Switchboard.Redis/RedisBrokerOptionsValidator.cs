@@ -53,6 +53,13 @@ internal sealed class RedisBrokerOptionsValidator(IOptions<SwitchboardOptions> s
         Require(options.PresenceTimeoutSeconds >= 2 * options.PresenceIntervalSeconds && options.PresenceTimeoutSeconds <= 86400, "PresenceTimeoutSeconds", "must be at least twice PresenceIntervalSeconds (a node gets two refreshes before it expires) and at most 86400");
         Require(options.OperationTimeoutSeconds is >= 0.05 and <= 60, "OperationTimeoutSeconds", "must be between 0.05 and 60");
         Require(options.GapWaitMilliseconds is >= 0 and <= 10_000, "GapWaitMilliseconds", "must be between 0 and 10000");
+        Require(options.WaitForReplicas is >= 0 and <= 16, "WaitForReplicas", "must be between 0 and 16");
+        Require(options.WaitForReplicas == 0 || options.Cluster != true, "WaitForReplicas", "must be 0 with Cluster (WAIT cannot be sent to a room's master there)");
+        var sentinels = options.ShardConfigurations().Select((c, i) => (Key: options.Shards.Count > 0 ? $"Shards:{i}" : "Configuration", Sentinel: IsSentinel(c))).Where(s => s.Sentinel).ToArray();
+        foreach (var (key, _) in sentinels)
+        {
+            Require(options.Cluster != true, key, "names a Sentinel service (serviceName=...), which cannot be a Redis Cluster: leave Cluster unset or false");
+        }
         Require(options.PubSubProbeIntervalSeconds == 0 || options.PubSubProbeIntervalSeconds is >= 0.05 and <= 3600, "PubSubProbeIntervalSeconds", "must be 0 (off) or between 0.05 and 3600");
         Require(options.PubSubProbeTimeoutSeconds is >= 0.05 and <= 600, "PubSubProbeTimeoutSeconds", "must be between 0.05 and 600");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
@@ -62,12 +69,28 @@ internal sealed class RedisBrokerOptionsValidator(IOptions<SwitchboardOptions> s
     {
         try
         {
-            error = ConfigurationOptions.Parse(configuration).EndPoints.Count == 0 ? "no endpoint" : string.Empty;
+            var parsed = ConfigurationOptions.Parse(configuration);
+            error = parsed.EndPoints.Count == 0 ? (string.IsNullOrEmpty(parsed.ServiceName) ? "no endpoint" : "no Sentinel endpoint for serviceName " + parsed.ServiceName)
+                : parsed.ServiceName is { } service && string.IsNullOrWhiteSpace(service) ? "serviceName is empty"
+                : string.Empty;
             return error.Length == 0;
         }
         catch (ArgumentException ex)
         {
             error = ex.Message;
+            return false;
+        }
+    }
+
+    private static bool IsSentinel(string configuration)
+    {
+        try
+        {
+            return !string.IsNullOrEmpty(ConfigurationOptions.Parse(configuration).ServiceName);
+        }
+        catch (ArgumentException)
+        {
+            // Reported by Parses.
             return false;
         }
     }

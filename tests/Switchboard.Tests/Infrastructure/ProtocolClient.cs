@@ -92,6 +92,30 @@ public sealed class ProtocolClient : IAsyncDisposable
         return await _inbox.Reader.ReadAsync().AsTask().WaitAsync(timeout ?? DefaultTimeout);
     }
 
+    /// <summary>
+    /// The next message not yet consumed, or null once the connection closed and every message that
+    /// came before the close was consumed (then <see cref="Closed"/> holds the close status).
+    /// </summary>
+    public async Task<JsonElement?> NextOrClosedAsync(CancellationToken cancellationToken)
+    {
+        if (_skipped.Count > 0)
+        {
+            var first = _skipped[0];
+            _skipped.RemoveAt(0);
+            return first.Json ?? throw new InvalidOperationException("received a binary frame where JSON was expected");
+        }
+
+        while (await _inbox.Reader.WaitToReadAsync(cancellationToken))
+        {
+            if (_inbox.Reader.TryRead(out var item))
+            {
+                return item.Json ?? throw new InvalidOperationException("received a binary frame where JSON was expected");
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Skips messages until one with <paramref name="op"/> arrives.</summary>
     public Task<JsonElement> ExpectAsync(string op, TimeSpan? timeout = null) =>
         ExpectAsync(m => m.GetProperty("op").GetString() == op, timeout);

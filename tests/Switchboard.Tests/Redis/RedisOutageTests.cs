@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Switchboard.Tests.Infrastructure;
 using Xunit;
 
@@ -64,63 +61,5 @@ public sealed class RedisOutageTests : IAsyncLifetime
                 await member.DisposeAsync();
             }
         }
-    }
-
-    /// <summary>Publishes numbered messages through the HTTP API of each node in turn, keeping every answer.</summary>
-    private sealed class ApiPublisher(TestServer[] nodes)
-    {
-        private readonly Lock _lock = new();
-        private readonly Dictionary<ulong, int> _acknowledged = [];
-        private int _refused;
-
-        public int Acknowledged
-        {
-            get
-            {
-                lock (_lock)
-                {
-                    return _acknowledged.Count;
-                }
-            }
-        }
-
-        public int Refused => Volatile.Read(ref _refused);
-
-        public Dictionary<ulong, int> AcknowledgedOffsets()
-        {
-            lock (_lock)
-            {
-                return new Dictionary<ulong, int>(_acknowledged);
-            }
-        }
-
-        public async Task RunAsync(string room, CancellationToken stop)
-        {
-            for (var n = 0; !stop.IsCancellationRequested; n++)
-            {
-                using var response = await nodes[n % nodes.Length].Http.PostAsJsonAsync("api/publish", new { room, data = n }, CancellationToken.None);
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    var position = await response.Content.ReadFromJsonAsync<JsonElement>(CancellationToken.None);
-                    lock (_lock)
-                    {
-                        Assert.True(_acknowledged.TryAdd(position.GetProperty("offset").GetUInt64(), n), "two publications got the same offset");
-                    }
-
-                    continue;
-                }
-
-                // The only other answer allowed is the documented one.
-                Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-                var error = await response.Content.ReadFromJsonAsync<JsonElement>(CancellationToken.None);
-                Assert.Equal("unavailable", error.GetProperty("error").GetProperty("code").GetString());
-                Interlocked.Increment(ref _refused);
-                // Pacing while refused, so the outage is a few hundred requests rather than a busy loop.
-                await Task.Delay(20, CancellationToken.None);
-            }
-        }
-
-        public Task WaitAsync(Func<ApiPublisher, bool> condition, string because) =>
-            Eventually.TrueAsync(() => condition(this), because, TimeSpan.FromSeconds(20));
     }
 }

@@ -22,7 +22,7 @@ public abstract class RedisTopology : IAsyncLifetime
     public abstract IReadOnlyList<string> Shards { get; }
 
     /// <summary>The configuration keys of a server node on this deployment (see <see cref="RedisNodes"/>).</summary>
-    public Dictionary<string, string?> Settings()
+    public virtual Dictionary<string, string?> Settings()
     {
         var settings = RedisNodes.Settings(Shards[0]);
         if (Shards.Count > 1)
@@ -53,10 +53,10 @@ public abstract class RedisTopology : IAsyncLifetime
         }
     }
 
-    public Task DisposeAsync() => StopAsync(Servers);
+    public virtual Task DisposeAsync() => StopAsync(Servers);
 
     /// <summary>Removes every key (each test of a class starts on an empty deployment).</summary>
-    public async Task FlushAsync()
+    public virtual async Task FlushAsync()
     {
         foreach (var server in Servers)
         {
@@ -96,7 +96,8 @@ public abstract class RedisTopology : IAsyncLifetime
     /// <summary>Starts the servers, adding each to <paramref name="servers"/> as soon as it runs.</summary>
     protected abstract Task StartAsync(List<RedisServer> servers);
 
-    private static async Task StopAsync(IEnumerable<RedisServer> servers)
+    /// <summary>Stops <paramref name="servers"/> (each test's own processes besides them are the subclass's to stop).</summary>
+    protected static async Task StopAsync(IEnumerable<RedisServer> servers)
     {
         foreach (var server in servers)
         {
