@@ -69,13 +69,15 @@ public sealed class RedisBrokerOptions
     /// How many replicas must confirm a publication before it is acknowledged (Redis's <c>WAIT</c>, sent
     /// after the publish script on the same connection). <c>0</c>, the default: acknowledged once the
     /// master ran the script, so a failover to a replica that had not received it yet loses it (the
-    /// next publication takes its offset again, the nodes rotate the room's epoch and tell its members). <c>1</c> or more: a publication the replicas did not
-    /// confirm within half of <see cref="OperationTimeoutSeconds"/> is answered <c>unavailable</c> (it
+    /// next publication takes its offset again, the nodes rotate the room's epoch and tell its members).
+    /// <c>1</c> or more: a publication the replicas did not confirm within half of <see cref="OperationTimeoutSeconds"/> is answered <c>unavailable</c> (it
     /// may exist anyway, as any publication whose answer was lost). Costs one round trip to the replicas
     /// per publication, during which the node's other commands to that shard wait. Standalone and
     /// Sentinel-managed shards only (a cluster routes <c>WAIT</c> to an arbitrary master).
     /// </summary>
     public int WaitForReplicas { get; set; }
+
+    /// <summary>
     /// Seconds between this node's pub/sub liveness pings on each shard: a small message published on
     /// a channel of the node's own, which must come back through its subscriber connection. A subscriber
     /// connection that went silent (half-open, or its subscriptions dropped) is found within this plus
