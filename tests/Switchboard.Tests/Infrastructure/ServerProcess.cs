@@ -63,6 +63,31 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     public Task<Uri> WaitForListeningAsync() => _listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
+    /// <summary>
+    /// Waits until the node at <paramref name="address"/> answers <c>/readyz</c> with 200: connected to its
+    /// broker and through its first requests. "Listening" comes earlier; a node put behind a load balancer
+    /// before it is ready can keep a first client waiting past its timeout on a loaded machine.
+    /// </summary>
+    public static async Task WaitForReadyAsync(Uri address)
+    {
+        using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                try
+                {
+                    using var response = await http.GetAsync("readyz");
+                    return response.IsSuccessStatusCode;
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    return false;
+                }
+            },
+            $"{address} is ready",
+            TimeSpan.FromSeconds(60));
+    }
+
     /// <summary>Waits for the process to exit and returns its exit code.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {

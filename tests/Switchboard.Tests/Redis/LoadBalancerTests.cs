@@ -48,6 +48,7 @@ public sealed class LoadBalancerTests(ITestOutputHelper output) : IAsyncLifetime
                 throw;
             }
 
+            await Task.WhenAll(_addresses.Select(ServerProcess.WaitForReadyAsync));
             _nginx = await NginxServer.StartAsync(_addresses);
         }
         catch
