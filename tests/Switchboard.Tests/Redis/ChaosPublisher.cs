@@ -88,9 +88,16 @@ public sealed class ChaosPublisher : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Publishes <paramref name="count"/> at once, beside the steady pace: right after a fault, so that
+    /// some land while nodes are still reconnecting or re-subscribing (a steady pace alone may fall
+    /// between those few milliseconds).
+    /// </summary>
+    public Task BurstAsync(int count) => Task.WhenAll(Enumerable.Range(0, count).Select(_ => PublishOneAsync()));
+
     private async Task PublishOneAsync()
     {
-        var n = _sent++;
+        var n = Interlocked.Increment(ref _sent) - 1;
         var room = _rooms[n % _rooms.Length];
         var data = $"{room}#{n}";
         HttpStatusCode? status = null;

@@ -22,7 +22,8 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
     private static readonly string[] RoomNames = ["r0", "r1", "r2", "r3"];
     private static readonly TimeSpan PhaseDeadline = TimeSpan.FromSeconds(30);
     private const int Members = 9;
-    private const int SeenPerPhase = 5;
+    private const int SeenPerPhase = 10;
+    private const int Burst = 20;
 
     private RedisServer _redis = null!;
     private ServerProcess?[] _nodes = [];
@@ -102,6 +103,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             var killedAt = clock.Elapsed;
             await _nodes[0]!.DisposeAsync();
             _nodes[0] = null;
+            await publisher.BurstAsync(Burst);
             await WaitAsync(() => members.Sum(m => m.Connections) > connectionsBefore && members.All(m => m.IsSettled), "the killed node's members reconnected and rejoined", members);
             var reconnected = members.Sum(m => m.Connections) - connectionsBefore;
             var recoveredFromKill = clock.Elapsed - killedAt;
@@ -112,6 +114,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             var restartedAt = clock.Elapsed;
             await _redis.KillAsync();
             await _redis.RestartAsync();
+            await publisher.BurstAsync(Burst);
             await WaitAsync(
                 () => epochsBefore.All(x => x.m.Log(x.r).Position is { } p && p.Epoch != x.Epoch && x.m.Log(x.r).HeldCount(p.Epoch) >= SeenPerPhase) && members.All(m => m.IsSettled),
                 "every member holds publications of each room's new epoch", members);
@@ -121,6 +124,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             var killed = await _redis.CommandAsync("CLIENT", "KILL", "TYPE", "pubsub");
             Assert.StartsWith(":", killed, StringComparison.Ordinal);
             Assert.NotEqual(":0", killed);
+            await publisher.BurstAsync(Burst);
             await WaitUntilEachSawMoreAsync(members, "traffic after the pub/sub connections were killed");
 
             await publisher.StopAsync();
