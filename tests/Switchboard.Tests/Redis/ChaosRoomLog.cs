@@ -15,6 +15,7 @@ public sealed class ChaosRoomLog(string room)
     private bool _joined;
     private int _removed;
     private int _notRecovered;
+    private int _recovered;
 
     public string Room { get; } = room;
 
@@ -58,6 +59,18 @@ public sealed class ChaosRoomLog(string room)
             lock (_gate)
             {
                 return _removed;
+            }
+        }
+    }
+
+    /// <summary>How many missed publications join replies brought back with <c>recovered:true</c>.</summary>
+    public int RecoveredCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _recovered;
             }
         }
     }
@@ -140,6 +153,10 @@ public sealed class ChaosRoomLog(string room)
             else if (_position is null)
             {
                 _entries.Add(new Entry(EntryKind.FirstJoin, epoch, offset, null));
+            }
+            else
+            {
+                _recovered += publications.Count();
             }
 
             foreach (var publication in publications)

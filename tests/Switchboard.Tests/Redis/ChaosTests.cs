@@ -147,6 +147,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.True(problems.Count == 0, string.Join("\n", problems.Take(40)));
             var told = members.Sum(m => m.Rooms.Sum(r => m.Log(r).RemovedCount));
             var notRecovered = members.Sum(m => m.Rooms.Sum(r => m.Log(r).NotRecoveredCount));
+            var recoveredPublications = members.Sum(m => m.Rooms.Sum(r => m.Log(r).RecoveredCount));
             var held = members.Sum(m => m.Rooms.Sum(r => m.Log(r).HeldCount()));
             // The restart is the one fault that loses data: each membership must have learnt it.
             Assert.All(members.SelectMany(m => m.Rooms.Select(m.Log)), log => Assert.True(log.NotRecoveredCount > 0, $"{log.Room}: a member was never told its stream was lost"));
@@ -154,7 +155,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
                 $"{publisher.Acknowledged} publications acknowledged, {publisher.Refused} refused (503), {publisher.Unknown} unanswered; " +
                 $"node killed at {killedAt.TotalSeconds:F1} s ({reconnected} members reconnected and rejoined within {recoveredFromKill.TotalMilliseconds:F0} ms); Redis restarted at {restartedAt.TotalSeconds:F1} s, " +
                 $"every member in the new epochs {recoveredFromRestart.TotalMilliseconds:F0} ms later; CLIENT KILL TYPE pubsub answered {killed}; " +
-                $"{members.Sum(m => m.Rooms.Count)} memberships: {told} removed stream_lost, {notRecovered} recovered:false, {held} offsets held; " +
+                $"{members.Sum(m => m.Rooms.Count)} memberships: {told} removed stream_lost, {notRecovered} recovered:false, {recoveredPublications} publications recovered by recovered:true replies, {held} offsets held; " +
                 $"all done in {clock.Elapsed.TotalSeconds:F1} s");
         }
         finally
