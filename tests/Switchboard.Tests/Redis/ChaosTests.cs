@@ -96,7 +96,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         {
             await WaitAsync(() => members.All(m => m.IsSettled), "every member joined its rooms", members);
             publisher = ChaosPublisher.Start(Nginx.BaseUri, RoomNames, TimeSpan.FromMilliseconds(15));
-            await WaitUntilEachSawMoreAsync(members, "traffic before any fault");
+            await WaitUntilEachSawMoreAsync(members, publisher, "traffic before any fault");
 
             // (1) A node dies with its members' connections: they reconnect through nginx and rejoin with since.
             var connectionsBefore = members.Sum(m => m.Connections);
@@ -104,10 +104,10 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             await _nodes[0]!.DisposeAsync();
             _nodes[0] = null;
             await publisher.BurstAsync(Burst);
-            await WaitAsync(() => members.Sum(m => m.Connections) > connectionsBefore && members.All(m => m.IsSettled), "the killed node's members reconnected and rejoined", members);
+            await WaitAsync(() => members.Sum(m => m.Connections) > connectionsBefore && members.All(m => m.IsSettled), "the killed node's members reconnected and rejoined", members, publisher);
             var reconnected = members.Sum(m => m.Connections) - connectionsBefore;
             var recoveredFromKill = clock.Elapsed - killedAt;
-            await WaitUntilEachSawMoreAsync(members, "traffic after the node was killed");
+            await WaitUntilEachSawMoreAsync(members, publisher, "traffic after the node was killed");
 
             // (2) Redis restarts empty: every room's stream is gone, the next publication starts a new epoch.
             var epochsBefore = members.SelectMany(m => m.Rooms.Select(r => (m, r, m.Log(r).Position!.Value.Epoch))).ToList();
@@ -117,7 +117,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             await publisher.BurstAsync(Burst);
             await WaitAsync(
                 () => epochsBefore.All(x => x.m.Log(x.r).Position is { } p && p.Epoch != x.Epoch && x.m.Log(x.r).HeldCount(p.Epoch) >= SeenPerPhase) && members.All(m => m.IsSettled),
-                "every member holds publications of each room's new epoch", members);
+                "every member holds publications of each room's new epoch", members, publisher);
             var recoveredFromRestart = clock.Elapsed - restartedAt;
 
             // (3) Every subscriber connection is killed while commands keep working.
@@ -125,25 +125,15 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.StartsWith(":", killed, StringComparison.Ordinal);
             Assert.NotEqual(":0", killed);
             await publisher.BurstAsync(Burst);
-            await WaitUntilEachSawMoreAsync(members, "traffic after the pub/sub connections were killed");
+            await WaitUntilEachSawMoreAsync(members, publisher, "traffic after the pub/sub connections were killed");
 
             await publisher.StopAsync();
             var tops = await TopsAsync();
             await WaitAsync(
                 () => members.All(m => m.IsSettled && m.Rooms.All(r => m.Log(r).Position == tops[r])),
-                "every member holds the top of each room's current epoch", members);
+                "every member holds the top of each room's current epoch", members, publisher);
 
-            var problems = new List<string>(publisher.PositionsAcknowledgedTwice);
-            var unacknowledged = publisher.Unacknowledged();
-            foreach (var member in members)
-            {
-                problems.AddRange(member.Violations);
-                foreach (var room in member.Rooms)
-                {
-                    problems.AddRange(member.Log(room).Check(publisher.AcknowledgedIn(room), unacknowledged).Select(p => $"{member.User} {p}"));
-                }
-            }
-
+            var problems = Problems(members, publisher);
             Assert.True(problems.Count == 0, string.Join("\n", problems.Take(40)));
             var told = members.Sum(m => m.Rooms.Sum(r => m.Log(r).RemovedCount));
             var notRecovered = members.Sum(m => m.Rooms.Sum(r => m.Log(r).NotRecoveredCount));
@@ -172,17 +162,35 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
+    /// <summary>Every breach of the contract seen so far, by any member in any room.</summary>
+    private static List<string> Problems(List<ChaosMember> members, ChaosPublisher? publisher)
+    {
+        var problems = new List<string>(publisher?.PositionsAcknowledgedTwice ?? []);
+        var unacknowledged = publisher?.Unacknowledged() ?? new HashSet<string>();
+        foreach (var member in members)
+        {
+            problems.AddRange(member.Violations);
+            foreach (var room in member.Rooms)
+            {
+                var acknowledged = publisher?.AcknowledgedIn(room) ?? new Dictionary<(string, ulong), string>();
+                problems.AddRange(member.Log(room).Check(acknowledged, unacknowledged).Select(p => $"{member.User} {p}"));
+            }
+        }
+
+        return problems;
+    }
+
     /// <summary>Two or three of the four rooms per member, so that every room has several members and each member several rooms.</summary>
     private static IEnumerable<string> RoomsOf(int member) =>
         Enumerable.Range(0, member % 3 == 0 ? 3 : 2).Select(k => RoomNames[(member + k) % RoomNames.Length]);
 
-    private static async Task WaitUntilEachSawMoreAsync(List<ChaosMember> members, string what)
+    private static async Task WaitUntilEachSawMoreAsync(List<ChaosMember> members, ChaosPublisher publisher, string what)
     {
         var before = members.ToDictionary(m => m, m => m.Rooms.ToDictionary(r => r, r => m.Log(r).HeldCount()));
-        await WaitAsync(() => members.All(m => m.IsSettled && m.Rooms.All(r => m.Log(r).HeldCount() >= before[m][r] + SeenPerPhase)), $"every member saw {what}", members);
+        await WaitAsync(() => members.All(m => m.IsSettled && m.Rooms.All(r => m.Log(r).HeldCount() >= before[m][r] + SeenPerPhase)), $"every member saw {what}", members, publisher);
     }
 
-    private static async Task WaitAsync(Func<bool> condition, string because, List<ChaosMember> members)
+    private static async Task WaitAsync(Func<bool> condition, string because, List<ChaosMember> members, ChaosPublisher? publisher = null)
     {
         try
         {
@@ -191,7 +199,9 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         catch (TimeoutException ex)
         {
             var state = members.SelectMany(m => m.Rooms.Select(r => $"{m.User} {r}: settled {m.IsSettled}, at {m.Log(r).Position}, held {m.Log(r).HeldCount()}, removed {m.Log(r).RemovedCount}, not recovered {m.Log(r).NotRecoveredCount}"))
-                .Concat(members.SelectMany(m => m.Violations));
+                // What went wrong on the way, rather than only where everyone got stuck (the acknowledged
+                // publications not yet held are listed too: most of them are only on their way).
+                .Concat(Problems(members, publisher).OrderBy(p => p.Contains("never held", StringComparison.Ordinal)).Take(40));
             throw new TimeoutException(ex.Message + "\n" + string.Join("\n", state), ex);
         }
     }
