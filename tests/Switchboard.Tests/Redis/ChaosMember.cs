@@ -21,8 +21,9 @@ public sealed class ChaosMember : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<string> _violations = [];
     private Task _loop = Task.CompletedTask;
-    private ProtocolClient? _client;
+    private volatile ProtocolClient? _client;
     private int _connections;
+    private int _unavailableJoins;
 
     private ChaosMember(NginxServer nginx, string user, IEnumerable<string> rooms)
     {
@@ -37,6 +38,9 @@ public sealed class ChaosMember : IAsyncDisposable
 
     /// <summary>How many connections it opened (1 plus its reconnects).</summary>
     public int Connections => Volatile.Read(ref _connections);
+
+    /// <summary>How many joins a node answered with <c>unavailable</c> (joined again after a back-off).</summary>
+    public int UnavailableJoins => Volatile.Read(ref _unavailableJoins);
 
     /// <summary>What the server did that the protocol forbids (an error reply, a message of a room it is not in).</summary>
     public IReadOnlyList<string> Violations
@@ -193,6 +197,16 @@ public sealed class ChaosMember : IAsyncDisposable
 
                 if (message.GetProperty("op").GetString() == "error")
                 {
+                    if (message.GetProperty("code").GetString() == "unavailable")
+                    {
+                        // The node cannot reach Redis yet (it restarted, or the node is still connecting):
+                        // a real client backs off and joins again.
+                        Interlocked.Increment(ref _unavailableJoins);
+                        await Task.Delay(100, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                        await JoinAsync(client, joined);
+                        return;
+                    }
+
                     Violation($"{joined}: join refused: {message}");
                     return;
                 }

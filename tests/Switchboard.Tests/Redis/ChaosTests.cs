@@ -56,6 +56,9 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
                 throw;
             }
 
+            // Listening comes before the first connection to Redis: on a loaded machine a join sent at
+            // once would be answered unavailable.
+            await Task.WhenAll(addresses.Select(WaitReadyAsync));
             _nginx = await NginxServer.StartAsync(addresses);
         }
         catch
@@ -145,7 +148,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
                 $"{publisher.Acknowledged} publications acknowledged, {publisher.Refused} refused (503), {publisher.Unknown} unanswered; " +
                 $"node killed at {killedAt.TotalSeconds:F1} s ({reconnected} members reconnected and rejoined within {recoveredFromKill.TotalMilliseconds:F0} ms); Redis restarted at {restartedAt.TotalSeconds:F1} s, " +
                 $"every member in the new epochs {recoveredFromRestart.TotalMilliseconds:F0} ms later; CLIENT KILL TYPE pubsub answered {killed}; " +
-                $"{members.Sum(m => m.Rooms.Count)} memberships: {told} removed stream_lost, {notRecovered} recovered:false, {recoveredPublications} publications recovered by recovered:true replies, {held} offsets held; " +
+                $"{members.Sum(m => m.Rooms.Count)} memberships: {told} removed stream_lost, {notRecovered} recovered:false, {recoveredPublications} publications recovered by recovered:true replies, {held} offsets held, {members.Sum(m => m.UnavailableJoins)} joins answered unavailable and sent again; " +
                 $"all done in {clock.Elapsed.TotalSeconds:F1} s");
         }
         finally
@@ -160,6 +163,16 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
                 await member.DisposeAsync();
             }
         }
+    }
+
+    private static async Task WaitReadyAsync(Uri node)
+    {
+        using var http = new HttpClient { BaseAddress = node, Timeout = TimeSpan.FromSeconds(10) };
+        await Eventually.TrueAsync(async () =>
+        {
+            using var ready = await http.GetAsync("readyz");
+            return ready.IsSuccessStatusCode;
+        }, $"{node} answered /readyz with 200", PhaseDeadline);
     }
 
     /// <summary>Every breach of the contract seen so far, by any member in any room.</summary>
