@@ -58,7 +58,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
 
             // Listening comes before the first connection to Redis: on a loaded machine a join sent at
             // once would be answered unavailable.
-            await Task.WhenAll(addresses.Select(WaitReadyAsync));
+            await Task.WhenAll(addresses.Select(ServerProcess.WaitForReadyAsync));
             _nginx = await NginxServer.StartAsync(addresses);
         }
         catch
@@ -163,16 +163,6 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
                 await member.DisposeAsync();
             }
         }
-    }
-
-    private static async Task WaitReadyAsync(Uri node)
-    {
-        using var http = new HttpClient { BaseAddress = node, Timeout = TimeSpan.FromSeconds(10) };
-        await Eventually.TrueAsync(async () =>
-        {
-            using var ready = await http.GetAsync("readyz");
-            return ready.IsSuccessStatusCode;
-        }, $"{node} answered /readyz with 200", PhaseDeadline);
     }
 
     /// <summary>Every breach of the contract seen so far, by any member in any room.</summary>
