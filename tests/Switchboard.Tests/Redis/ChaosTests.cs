@@ -26,10 +26,11 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
     private const int Burst = 20;
 
     private RedisServer _redis = null!;
-    private ServerProcess?[] _nodes = [];
-    private NginxServer? _nginx;
+    private NodesBehindNginx? _cluster;
 
-    private NginxServer Nginx => _nginx ?? throw new InvalidOperationException("nginx was not started");
+    private NodesBehindNginx Cluster => _cluster ?? throw new InvalidOperationException("the nodes were not started");
+
+    private NginxServer Nginx => Cluster.Nginx;
 
     public async Task InitializeAsync()
     {
@@ -37,51 +38,26 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         _redis = await RedisServer.StartAsync(persistent: false);
         try
         {
-            var environment = RedisNodes.Environment(_redis);
-            environment["Switchboard__Auth__AllowQueryUser"] = "true";
-            environment["Switchboard__Api__AllowWithoutKey"] = "true";
-            environment["Switchboard__Rooms__AllowAll"] = "true";
-            // A probe of the subscriber connection every half second, so a stall shows within a phase.
-            environment["Switchboard__Redis__PubSubProbeIntervalSeconds"] = "0.5";
-            environment["Switchboard__Redis__PubSubProbeTimeoutSeconds"] = "1";
-            _nodes = Enumerable.Range(0, 3).Select(_ => (ServerProcess?)ServerProcess.Start(environment)).ToArray();
-            Uri[] addresses;
-            try
+            _cluster = await NodesBehindNginx.StartAsync(_redis, 3, output, new Dictionary<string, string>
             {
-                addresses = await Task.WhenAll(_nodes.Select(n => n!.WaitForListeningAsync()));
-            }
-            catch (TimeoutException)
-            {
-                output.WriteLine(string.Join("\n-----\n", _nodes.Select(n => n!.Output)));
-                throw;
-            }
-
-            // Listening comes before the first connection to Redis: on a loaded machine a join sent at
-            // once would be answered unavailable.
-            await Task.WhenAll(addresses.Select(ServerProcess.WaitForReadyAsync));
-            _nginx = await NginxServer.StartAsync(addresses);
+                // A probe of the subscriber connection every half second, so a stall shows within a phase.
+                ["Switchboard__Redis__PubSubProbeIntervalSeconds"] = "0.5",
+                ["Switchboard__Redis__PubSubProbeTimeoutSeconds"] = "1",
+            });
         }
         catch
         {
             // xUnit does not dispose a test whose initialization failed: no process may outlive it.
-            await DisposeAsync();
+            await _redis.DisposeAsync();
             throw;
         }
     }
 
     public async Task DisposeAsync()
     {
-        if (_nginx is not null)
+        if (_cluster is not null)
         {
-            await _nginx.DisposeAsync();
-        }
-
-        foreach (var node in _nodes)
-        {
-            if (node is not null)
-            {
-                await node.DisposeAsync();
-            }
+            await _cluster.DisposeAsync();
         }
 
         await _redis.DisposeAsync();
@@ -104,8 +80,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             // (1) A node dies with its members' connections: they reconnect through nginx and rejoin with since.
             var connectionsBefore = members.Sum(m => m.Connections);
             var killedAt = clock.Elapsed;
-            await _nodes[0]!.DisposeAsync();
-            _nodes[0] = null;
+            await Cluster.KillAsync(0);
             await publisher.BurstAsync(Burst);
             await WaitAsync(() => members.Sum(m => m.Connections) > connectionsBefore && members.All(m => m.IsSettled), "the killed node's members reconnected and rejoined", members, publisher);
             var reconnected = members.Sum(m => m.Connections) - connectionsBefore;

@@ -22,56 +22,32 @@ public sealed class LoadBalancerTests(ITestOutputHelper output) : IAsyncLifetime
     private const string Room = "chat";
     private const int Clients = 9;
     private RedisServer _redis = null!;
-    private ServerProcess?[] _nodes = [];
-    private Uri[] _addresses = [];
-    private NginxServer? _nginx;
+    private NodesBehindNginx? _cluster;
 
-    private NginxServer Nginx => _nginx ?? throw new InvalidOperationException("nginx was not started");
+    private NodesBehindNginx Cluster => _cluster ?? throw new InvalidOperationException("the nodes were not started");
+
+    private NginxServer Nginx => Cluster.Nginx;
 
     public async Task InitializeAsync()
     {
         _redis = await RedisServer.StartAsync();
         try
         {
-            var environment = RedisNodes.Environment(_redis);
-            environment["Switchboard__Auth__AllowQueryUser"] = "true";
-            environment["Switchboard__Api__AllowWithoutKey"] = "true";
-            environment["Switchboard__Rooms__AllowAll"] = "true";
-            _nodes = Enumerable.Range(0, 3).Select(_ => (ServerProcess?)ServerProcess.Start(environment)).ToArray();
-            try
-            {
-                _addresses = await Task.WhenAll(_nodes.Select(n => n!.WaitForListeningAsync()));
-            }
-            catch (TimeoutException)
-            {
-                output.WriteLine(string.Join("\n-----\n", _nodes.Select(n => n!.Output)));
-                throw;
-            }
-
-            await Task.WhenAll(_addresses.Select(ServerProcess.WaitForReadyAsync));
-            _nginx = await NginxServer.StartAsync(_addresses);
+            _cluster = await NodesBehindNginx.StartAsync(_redis, 3, output);
         }
         catch
         {
             // xUnit does not dispose a test whose initialization failed: no process may outlive it.
-            await DisposeAsync();
+            await _redis.DisposeAsync();
             throw;
         }
     }
 
     public async Task DisposeAsync()
     {
-        if (_nginx is not null)
+        if (_cluster is not null)
         {
-            await _nginx.DisposeAsync();
-        }
-
-        foreach (var node in _nodes)
-        {
-            if (node is not null)
-            {
-                await node.DisposeAsync();
-            }
+            await _cluster.DisposeAsync();
         }
 
         await _redis.DisposeAsync();
@@ -90,9 +66,9 @@ public sealed class LoadBalancerTests(ITestOutputHelper output) : IAsyncLifetime
 
             // Where did nginx put each client? Each is alone in a room named after it.
             var nodeOf = new Dictionary<Chatter, int>();
-            for (var n = 0; n < _addresses.Length; n++)
+            for (var n = 0; n < Cluster.Addresses.Length; n++)
             {
-                using var http = new HttpClient { BaseAddress = _addresses[n], Timeout = TimeSpan.FromSeconds(10) };
+                using var http = new HttpClient { BaseAddress = Cluster.Addresses[n], Timeout = TimeSpan.FromSeconds(10) };
                 var rooms = await http.GetFromJsonAsync<JsonElement>("api/rooms");
                 var here = rooms.GetProperty("rooms").EnumerateArray().Select(r => r.GetProperty("room").GetString()).ToHashSet();
                 foreach (var chatter in chatters.Where(c => here.Contains("where-" + c.User)))
@@ -114,8 +90,7 @@ public sealed class LoadBalancerTests(ITestOutputHelper output) : IAsyncLifetime
             var moved = chatters.Where(c => nodeOf[c] == victim).ToList();
             var stayed = chatters.Except(moved).ToList();
             var killed = Stopwatch.StartNew();
-            await _nodes[victim]!.DisposeAsync(); // SIGKILL: no drain, no goodbye to Redis.
-            _nodes[victim] = null;
+            await Cluster.KillAsync(victim);
             await Task.WhenAll(moved.Select(c => c.Client.WaitForCloseAsync()));
 
             // Published while the moved clients are away: through nginx's HTTP API, and by the others.
@@ -178,7 +153,7 @@ public sealed class LoadBalancerTests(ITestOutputHelper output) : IAsyncLifetime
         var received = await member.TakeAsync("sse", Publishes, TimeSpan.FromSeconds(15));
         Assert.Equal(Enumerable.Range(1, Publishes).Select(i => (ulong)i), received.Select(m => m.Offset()));
         var forwarded = 0.0;
-        foreach (var address in _addresses)
+        foreach (var address in Cluster.Addresses)
         {
             using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
             forwarded += (await MetricsScrape.ReadAsync(http))["switchboard_stream_posts_forwarded_total{outcome=\"accepted\"}"] ?? 0;
