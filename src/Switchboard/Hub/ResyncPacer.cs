@@ -136,9 +136,11 @@ internal sealed class ResyncPacer : IAsyncDisposable, IDisposable
         {
             await _depart(member).ConfigureAwait(false);
         }
-        catch (BrokerUnavailableException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
         {
-            // The member is gone from the room on this node; the broker's view (presence, interest) expires on its own.
+            // The member was told and is gone from the room on this node; the broker's view (presence,
+            // interest) is corrected by its own clean-up. Whatever the broker threw, the loop goes on:
+            // a loop ended by one failed departure would leave every later member detached and untold.
         }
     }
 
