@@ -25,7 +25,6 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
     private const int SeenPerPhase = 10;
     private const int Burst = 20;
 
-    private RedisServer _redis = null!;
     private NodesBehindNginx? _cluster;
 
     private NodesBehindNginx Cluster => _cluster ?? throw new InvalidOperationException("the nodes were not started");
@@ -34,23 +33,12 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // Persistence off (the fixture's default): a restart comes back empty, as a cache-only Redis does.
-        _redis = await RedisServer.StartAsync(persistent: false);
-        try
+        _cluster = await NodesBehindNginx.StartAsync(3, output, new Dictionary<string, string>
         {
-            _cluster = await NodesBehindNginx.StartAsync(_redis, 3, output, new Dictionary<string, string>
-            {
-                // A probe of the subscriber connection every half second, so a stall shows within a phase.
-                ["Switchboard__Redis__PubSubProbeIntervalSeconds"] = "0.5",
-                ["Switchboard__Redis__PubSubProbeTimeoutSeconds"] = "1",
-            });
-        }
-        catch
-        {
-            // xUnit does not dispose a test whose initialization failed: no process may outlive it.
-            await _redis.DisposeAsync();
-            throw;
-        }
+            // A probe of the subscriber connection every half second, so a stall shows within a phase.
+            ["Switchboard__Redis__PubSubProbeIntervalSeconds"] = "0.5",
+            ["Switchboard__Redis__PubSubProbeTimeoutSeconds"] = "1",
+        });
     }
 
     public async Task DisposeAsync()
@@ -59,8 +47,6 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         {
             await _cluster.DisposeAsync();
         }
-
-        await _redis.DisposeAsync();
     }
 
     [Fact]
@@ -90,8 +76,8 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             // (2) Redis restarts empty: every room's stream is gone, the next publication starts a new epoch.
             var epochsBefore = members.SelectMany(m => m.Rooms.Select(r => (m, r, m.Log(r).Position!.Value.Epoch))).ToList();
             var restartedAt = clock.Elapsed;
-            await _redis.KillAsync();
-            await _redis.RestartAsync();
+            await Cluster.Redis.KillAsync();
+            await Cluster.Redis.RestartAsync();
             await publisher.BurstAsync(Burst);
             await WaitAsync(
                 () => epochsBefore.All(x => x.m.Log(x.r).Position is { } p && p.Epoch != x.Epoch && x.m.Log(x.r).HeldCount(p.Epoch) >= SeenPerPhase) && members.All(m => m.IsSettled),
@@ -99,7 +85,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             var recoveredFromRestart = clock.Elapsed - restartedAt;
 
             // (3) Every subscriber connection is killed while commands keep working.
-            var killed = await _redis.CommandAsync("CLIENT", "KILL", "TYPE", "pubsub");
+            var killed = await Cluster.Redis.CommandAsync("CLIENT", "KILL", "TYPE", "pubsub");
             Assert.StartsWith(":", killed, StringComparison.Ordinal);
             Assert.NotEqual(":0", killed);
             await publisher.BurstAsync(Burst);

@@ -21,7 +21,6 @@ public sealed class LoadBalancerTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Room = "chat";
     private const int Clients = 9;
-    private RedisServer _redis = null!;
     private NodesBehindNginx? _cluster;
 
     private NodesBehindNginx Cluster => _cluster ?? throw new InvalidOperationException("the nodes were not started");
@@ -30,17 +29,7 @@ public sealed class LoadBalancerTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _redis = await RedisServer.StartAsync();
-        try
-        {
-            _cluster = await NodesBehindNginx.StartAsync(_redis, 3, output);
-        }
-        catch
-        {
-            // xUnit does not dispose a test whose initialization failed: no process may outlive it.
-            await _redis.DisposeAsync();
-            throw;
-        }
+        _cluster = await NodesBehindNginx.StartAsync(3, output);
     }
 
     public async Task DisposeAsync()
@@ -49,8 +38,6 @@ public sealed class LoadBalancerTests(ITestOutputHelper output) : IAsyncLifetime
         {
             await _cluster.DisposeAsync();
         }
-
-        await _redis.DisposeAsync();
     }
 
     [Fact]

@@ -4,7 +4,8 @@ using Xunit.Abstractions;
 namespace Switchboard.Tests.Redis;
 
 /// <summary>
-/// Node processes of the shipped host on one Redis behind a real nginx running the shipped
+/// Node processes of the shipped host on one Redis of their own (without persistence, so a restart
+/// comes back empty) behind a real nginx running the shipped
 /// configuration, for the end-to-end suites (<see cref="LoadBalancerTests"/>, <see cref="ChaosTests"/>).
 /// Every node is open to test clients (<c>?user=</c>, every room, the API without a key), and nginx
 /// gets a node only once it answers <c>/readyz</c>, as a load balancer's health check would have it.
@@ -13,12 +14,16 @@ internal sealed class NodesBehindNginx : IAsyncDisposable
 {
     private readonly ServerProcess?[] _nodes;
 
-    private NodesBehindNginx(ServerProcess?[] nodes, Uri[] addresses, NginxServer nginx)
+    private NodesBehindNginx(RedisServer redis, ServerProcess?[] nodes, Uri[] addresses, NginxServer nginx)
     {
+        Redis = redis;
         _nodes = nodes;
         Addresses = addresses;
         Nginx = nginx;
     }
+
+    /// <summary>The nodes' Redis, for faults (kill, restart, <c>CLIENT KILL</c>).</summary>
+    public RedisServer Redis { get; }
 
     /// <summary>Each node's own base address (for reading one node's state), in start order.</summary>
     public Uri[] Addresses { get; }
@@ -26,11 +31,26 @@ internal sealed class NodesBehindNginx : IAsyncDisposable
     public NginxServer Nginx { get; }
 
     /// <summary>
-    /// Starts <paramref name="count"/> nodes on <paramref name="redis"/> with <paramref name="settings"/>
-    /// beside the test settings (environment names, <c>Switchboard__...</c>). A node that does not start
-    /// has every node's output written to <paramref name="output"/>; nothing started outlives a failure.
+    /// Starts a Redis and <paramref name="count"/> nodes on it with <paramref name="settings"/> beside the
+    /// test settings (environment names, <c>Switchboard__...</c>). A node that does not start has every
+    /// node's output written to <paramref name="output"/>; nothing started outlives a failure (xUnit does
+    /// not dispose a test whose initialization failed).
     /// </summary>
-    public static async Task<NodesBehindNginx> StartAsync(RedisServer redis, int count, ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings = null)
+    public static async Task<NodesBehindNginx> StartAsync(int count, ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var redis = await RedisServer.StartAsync();
+        try
+        {
+            return await StartNodesAsync(redis, count, output, settings);
+        }
+        catch
+        {
+            await redis.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task<NodesBehindNginx> StartNodesAsync(RedisServer redis, int count, ITestOutputHelper output, IReadOnlyDictionary<string, string>? settings)
     {
         var environment = RedisNodes.Environment(redis);
         environment["Switchboard__Auth__AllowQueryUser"] = "true";
@@ -57,7 +77,7 @@ internal sealed class NodesBehindNginx : IAsyncDisposable
 
             // "Listening" comes before the node has reached Redis and served a request.
             await Task.WhenAll(addresses.Select(ServerProcess.WaitForReadyAsync));
-            return new NodesBehindNginx(nodes, addresses, await NginxServer.StartAsync(addresses));
+            return new NodesBehindNginx(redis, nodes, addresses, await NginxServer.StartAsync(addresses));
         }
         catch
         {
@@ -80,6 +100,7 @@ internal sealed class NodesBehindNginx : IAsyncDisposable
     {
         await Nginx.DisposeAsync();
         await DisposeAllAsync(_nodes);
+        await Redis.DisposeAsync();
     }
 
     private static async Task DisposeAllAsync(ServerProcess?[] nodes)

@@ -64,14 +64,7 @@ public sealed partial class PubSubStallTests : IAsyncLifetime
     [Fact]
     public async Task ASilentSubscriberConnectionMakesTheNodeUnreadyAndOnceItSpeaksAgainTheMemberGetsEveryPublicationOnceInOrder()
     {
-        var proxy = TcpProxy.Start(_redis.Port);
-        _owned.Add(proxy);
-        var publisher = await StartNodeAsync(_redis.Configuration);
-        var receiver = await StartNodeAsync($"127.0.0.1:{proxy.Port.ToString(CultureInfo.InvariantCulture)},connectTimeout=2000");
-        var member = await JoinAsync(receiver);
-        await PublishAsync(publisher, 5);
-        Assert.Equal(Offsets(1, 5), (await member.TakeAsync(Room, 5, Deadline)).Select(m => m.Offset()));
-        await WaitReadyAsync(receiver, HttpStatusCode.OK);
+        var (proxy, publisher, receiver, member) = await ReceiverBehindProxyAsync(string.Empty);
 
         proxy.PauseFromServer(await SubscriberPortAsync(proxy));
         await PublishAsync(publisher, 15);
@@ -98,15 +91,8 @@ public sealed partial class PubSubStallTests : IAsyncLifetime
     [Fact]
     public async Task ASubscriberConnectionThatStaysSilentIsReplacedAndTheMemberCatchesUp()
     {
-        var proxy = TcpProxy.Start(_redis.Port);
-        _owned.Add(proxy);
-        var publisher = await StartNodeAsync(_redis.Configuration);
         // asyncTimeout=500: StackExchange.Redis drops a connection that read nothing for four of them.
-        var receiver = await StartNodeAsync($"127.0.0.1:{proxy.Port.ToString(CultureInfo.InvariantCulture)},connectTimeout=2000,asyncTimeout=500");
-        var member = await JoinAsync(receiver);
-        await PublishAsync(publisher, 5);
-        Assert.Equal(Offsets(1, 5), (await member.TakeAsync(Room, 5, Deadline)).Select(m => m.Offset()));
-        await WaitReadyAsync(receiver, HttpStatusCode.OK);
+        var (proxy, publisher, receiver, member) = await ReceiverBehindProxyAsync(",asyncTimeout=500");
 
         // Never resumed: only a new connection brings the node back.
         proxy.PauseFromServer(await SubscriberPortAsync(proxy));
@@ -168,6 +154,24 @@ public sealed partial class PubSubStallTests : IAsyncLifetime
     private static partial Regex ClientAddress();
 
     /// <summary>The proxy-side port of the receiver's subscriber connection: the one proxied connection Redis lists as a pub/sub client.</summary>
+    /// <summary>
+    /// A publishing node straight on Redis and a receiving node whose connections go through a
+    /// <see cref="TcpProxy"/> the test can pause (<paramref name="receiverOptions"/> appended to its
+    /// connection string), a member on the receiver that already got offsets 1 to 5, and the receiver ready.
+    /// </summary>
+    private async Task<(TcpProxy Proxy, TestServer Publisher, TestServer Receiver, ProtocolClient Member)> ReceiverBehindProxyAsync(string receiverOptions)
+    {
+        var proxy = TcpProxy.Start(_redis.Port);
+        _owned.Add(proxy);
+        var publisher = await StartNodeAsync(_redis.Configuration);
+        var receiver = await StartNodeAsync($"127.0.0.1:{proxy.Port.ToString(CultureInfo.InvariantCulture)},connectTimeout=2000{receiverOptions}");
+        var member = await JoinAsync(receiver);
+        await PublishAsync(publisher, 5);
+        Assert.Equal(Offsets(1, 5), (await member.TakeAsync(Room, 5, Deadline)).Select(m => m.Offset()));
+        await WaitReadyAsync(receiver, HttpStatusCode.OK);
+        return (proxy, publisher, receiver, member);
+    }
+
     private async Task<int> SubscriberPortAsync(TcpProxy proxy)
     {
         var clients = await _redis.BulkCommandAsync("CLIENT", "LIST", "TYPE", "pubsub");
