@@ -1,12 +1,15 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -19,18 +22,26 @@ using Switchboard.Connections;
 /// process with a bare Kestrel endpoint beside Switchboard's, so the framework's share (Kestrel's
 /// HTTP/1.1 connection, the upgraded stream, <c>ManagedWebSocket</c>) is measured the same way as
 /// what Switchboard adds; the clients run in a child process (<see cref="ConnectionCostClients"/>)
-/// so none of their objects are counted.
+/// so none of their objects are counted. A second listener runs the comparison's peer below HTTP
+/// (<c>bench/peers/KestrelConnPeer</c>: a <c>ConnectionHandler</c> that answers the upgrade and speaks
+/// the frames itself), measured the same way.
 /// Usage: <c>conn-cost [CONNECTIONS] [CYCLES] [--pause]</c>; with <c>--pause</c> each idle scenario
 /// waits for Enter with its connections open, for <c>dotnet-gcdump collect -p PID</c>.
 /// </summary>
 internal static class ConnectionCost
 {
-    /// <summary>What the client does on each connection; the path is Switchboard's unless bare.</summary>
+    /// <summary>
+    /// What the client does on each connection: <c>url</c> is done at the handshake (the bare endpoint,
+    /// and the peer below HTTP, which joins the room named in its URL); the others are Switchboard's /ws.
+    /// </summary>
     private sealed record Scenario(string Name, string Path, string Join);
+
+    private const string BelowHttpPath = "conn";
 
     private static readonly Scenario[] Scenarios =
     [
-        new("bare Kestrel AcceptWebSocketAsync", "bare", "none"),
+        new("bare Kestrel AcceptWebSocketAsync", "bare", "url"),
+        new("ConnectionHandler below HTTP (KestrelConnPeer), joined to one shared room", BelowHttpPath, "url"),
         new("Switchboard /ws, welcome only", "ws", "none"),
         new("Switchboard /ws, joined to one shared room", "ws", "shared"),
         new("Switchboard /ws, each in a room of its own", "ws", "own"),
@@ -43,16 +54,18 @@ internal static class ConnectionCost
         var connections = args.Length > 1 && !args[1].StartsWith("--", StringComparison.Ordinal) ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2_000;
         var cycles = args.Length > 2 && !args[2].StartsWith("--", StringComparison.Ordinal) ? int.Parse(args[2], CultureInfo.InvariantCulture) : 2_000;
         var pause = args.Contains("--pause");
-        await using var app = await StartServerAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        var baseUri = "ws://" + new Uri(address).Authority + "/";
-        var registry = app.Services.GetRequiredService<ConnectionRegistry>();
+        var belowHttp = new BelowHttpListener();
+        await using var app = await StartServerAsync(belowHttp);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
+        var baseUri = "ws://" + addresses.Select(a => new Uri(a)).First(a => a.Port != belowHttp.Port).Authority + "/";
+        var registry = new OpenConnections(app.Services.GetRequiredService<ConnectionRegistry>(), app.Services.GetRequiredService<KestrelConnPeer.Rooms>());
+        string UriOf(Scenario scenario) => scenario.Path == BelowHttpPath ? $"ws://127.0.0.1:{belowHttp.Port}/ws?room=lobby" : baseUri + scenario.Path;
         Console.WriteLine($"conn-cost: server pid {Environment.ProcessId}, {connections:N0} idle connections per scenario, {cycles:N0} connect+join+close cycles; workstation GC, bytes are the managed heap after a full blocking GC, less the pinned object heap (Kestrel's memory pool)");
 
         // A warm-up of every scenario, so that JIT, pools and type loading are not counted as the first scenario's.
         foreach (var scenario in Scenarios)
         {
-            await using var warmUp = await RunClientsAsync(baseUri, scenario, "cycles", 200, registry);
+            await using var warmUp = await RunClientsAsync(UriOf(scenario), scenario, "cycles", 200, registry);
             await warmUp.FinishAsync(registry, scenario);
         }
 
@@ -69,7 +82,7 @@ internal static class ConnectionCost
         foreach (var scenario in Scenarios)
         {
             var before = FullGcHeapBytes();
-            await using (var idle = await RunClientsAsync(baseUri, scenario, "hold", connections, registry))
+            await using (var idle = await RunClientsAsync(UriOf(scenario), scenario, "hold", connections, registry))
             {
                 var held = FullGcHeapBytes();
                 if (pause)
@@ -80,17 +93,17 @@ internal static class ConnectionCost
 
                 await idle.FinishAsync(registry, scenario);
                 var perConnection = (held - before) / (double)connections;
-                var allocated = await AllocatedPerCycleAsync(baseUri, scenario, cycles, registry);
+                var allocated = await AllocatedPerCycleAsync(UriOf(scenario), scenario, cycles, registry);
                 Console.WriteLine($"| {scenario.Name} | {perConnection:N0} B | {allocated:N0} B | {PinnedHeapBytes() / 1024:N0} KiB |");
             }
         }
     }
 
-    private static async Task<double> AllocatedPerCycleAsync(string baseUri, Scenario scenario, int cycles, ConnectionRegistry registry)
+    private static async Task<double> AllocatedPerCycleAsync(string uri, Scenario scenario, int cycles, OpenConnections registry)
     {
         // Precise: counts the allocation contexts of every thread, not only what filled whole budgets.
         var start = GC.GetTotalAllocatedBytes(precise: true);
-        await using (var run = await RunClientsAsync(baseUri, scenario, "cycles", cycles, registry))
+        await using (var run = await RunClientsAsync(uri, scenario, "cycles", cycles, registry))
         {
             await run.FinishAsync(registry, scenario);
         }
@@ -115,17 +128,26 @@ internal static class ConnectionCost
 
     private static long PinnedHeapBytes() => GC.GetGCMemoryInfo(GCKind.FullBlocking).GenerationInfo[4].SizeAfterBytes;
 
-    private static async Task<ClientProcess> RunClientsAsync(string baseUri, Scenario scenario, string mode, int count, ConnectionRegistry registry)
+    private static async Task<ClientProcess> RunClientsAsync(string uri, Scenario scenario, string mode, int count, OpenConnections registry)
     {
-        var client = ClientProcess.Start(baseUri + scenario.Path, scenario.Join, mode, count);
+        var client = ClientProcess.Start(uri, scenario.Join, mode, count);
         await client.WaitForAsync("ready");
         return client;
     }
 
-    private static async Task<WebApplication> StartServerAsync()
+    private static async Task<WebApplication> StartServerAsync(BelowHttpListener belowHttp)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", Args = ["--hostBuilder:reloadConfigOnChange=false"] });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, 0);
+            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                belowHttp.Options = listen;
+                listen.UseConnectionHandler<KestrelConnPeer.WebSocketConnectionHandler>();
+            });
+        });
+        builder.Services.AddSingleton<KestrelConnPeer.Rooms>();
         builder.Logging.ClearProviders();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -168,6 +190,17 @@ internal static class ConnectionCost
         app.MapSwitchboard();
         await app.StartAsync();
         return app;
+    }
+
+    /// <summary>Where each route counts its open connections.</summary>
+    private sealed record OpenConnections(ConnectionRegistry Switchboard, KestrelConnPeer.Rooms BelowHttp);
+
+    /// <summary>The listener of the route below HTTP; Kestrel fills in its port when it binds port 0.</summary>
+    private sealed class BelowHttpListener
+    {
+        public ListenOptions? Options { get; set; }
+
+        public int Port => ((IPEndPoint)Options!.EndPoint).Port;
     }
 
     /// <summary>The child process that holds or cycles the connections, driven by lines on its stdin and stdout.</summary>
@@ -215,14 +248,14 @@ internal static class ConnectionCost
         }
 
         /// <summary>Lets the client close everything, then waits until the server has let go of every connection.</summary>
-        public async Task FinishAsync(ConnectionRegistry registry, Scenario scenario)
+        public async Task FinishAsync(OpenConnections registry, Scenario scenario)
         {
             await _process.StandardInput.WriteLineAsync("close");
             await _process.StandardInput.FlushAsync();
             await WaitForAsync("closed");
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            await registry.WaitUntilEmptyAsync(timeout.Token);
-            while (scenario.Path == "bare" && Volatile.Read(ref s_bareOpen) > 0)
+            await registry.Switchboard.WaitUntilEmptyAsync(timeout.Token);
+            while ((scenario.Path == "bare" && Volatile.Read(ref s_bareOpen) > 0) || (scenario.Path == BelowHttpPath && registry.BelowHttp.MemberCount > 0))
             {
                 timeout.Token.ThrowIfCancellationRequested();
                 await Task.Delay(10, timeout.Token);

@@ -7,7 +7,8 @@ using System.Text;
 /// reads the welcome and joins a room where asked, then either holds them open (<c>hold</c>) or closes
 /// each at once (<c>cycles</c>, a connect+join+close cycle, ten at a time). Prints <c>ready</c>, waits
 /// for a line on stdin, closes whatever is open, prints <c>closed</c>.
-/// Usage: <c>conn-clients URI none|shared|own hold|cycles COUNT</c>.
+/// Usage: <c>conn-clients URI url|none|shared|own hold|cycles COUNT</c>; <c>url</c> is a connection done
+/// at its handshake (no welcome; any room is in the URI).
 /// </summary>
 internal static class ConnectionCostClients
 {
@@ -51,9 +52,9 @@ internal static class ConnectionCostClients
     private static async Task<WebSocket> OpenAsync(string uri, string join, int i)
     {
         var socket = new ClientWebSocket();
-        var bare = uri.EndsWith("/bare", StringComparison.Ordinal);
-        await socket.ConnectAsync(new Uri(bare ? uri : uri + "?user=u" + i.ToString(CultureInfo.InvariantCulture)), CancellationToken.None);
-        if (bare)
+        var doneAtHandshake = join == "url";
+        await socket.ConnectAsync(new Uri(doneAtHandshake ? uri : uri + "?user=u" + i.ToString(CultureInfo.InvariantCulture)), CancellationToken.None);
+        if (doneAtHandshake)
         {
             return socket;
         }

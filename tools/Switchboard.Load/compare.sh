@@ -30,7 +30,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_hostBuilder__reloadConfigOnChange=false
-for project in src/Switchboard.Server tools/Switchboard.Load bench/peers/KestrelPeer bench/peers/SignalRPeer; do
+for project in src/Switchboard.Server tools/Switchboard.Load bench/peers/KestrelPeer bench/peers/KestrelConnPeer bench/peers/SignalRPeer; do
   dotnet build "$project" -c Release -v quiet -nologo >/dev/null
 done
 bench/peers/build.sh

@@ -8,7 +8,7 @@ namespace Switchboard.Tests.Compare;
 
 /// <summary>
 /// A short run of the load tool's <c>compare</c> mode: every scenario against every peer
-/// (Switchboard, bare Kestrel, SignalR, Node ws, the Go gorilla hub), each a real server process
+/// (Switchboard, bare Kestrel, Kestrel below HTTP, SignalR, Node ws, the Go gorilla hub), each a real server process
 /// started fresh. It asserts counts, never times: each scenario ran on each target, the target
 /// took every connection asked of it, and messages were delivered. Needs the peers built
 /// (scripts/test.sh runs bench/peers/build.sh after the solution build).
@@ -18,7 +18,7 @@ public sealed class CompareSmokeTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(4);
     private static readonly string[] Scenarios = ["connect", "churn", "idle", "small-rooms", "fanout"];
-    private static readonly string[] Targets = ["switchboard", "kestrel", "signalr", "node", "go"];
+    private static readonly string[] Targets = ["switchboard", "kestrel", "kestrel-conn", "signalr", "node", "go"];
 
     [Fact]
     public async Task EveryScenarioRunsAgainstEveryPeerAndEachServesAllItsClients()

@@ -7,7 +7,8 @@ using Switchboard.Load.Metrics;
 namespace Switchboard.Load.Compare;
 
 /// <summary>
-/// <c>compare</c>: the same scenarios against Switchboard, a bare Kestrel endpoint, a SignalR hub,
+/// <c>compare</c>: the same scenarios against Switchboard, a bare Kestrel endpoint, a Kestrel
+/// ConnectionHandler below HTTP, a SignalR hub,
 /// Node's ws and a Go gorilla hub, each started fresh and pinned to the same core, printed as one
 /// table of ratios to the Go hub (docs/benchmarks.md, "Side by side").
 /// </summary>
@@ -38,7 +39,7 @@ internal static class CompareCommand
         var repo = new Option<string?>("--repo") { Description = "Repository root (default: found above this tool's directory)." };
         var configuration = new Option<string>("--configuration") { Description = "Build configuration of the .NET servers.", DefaultValueFactory = _ => "Release" };
         var json = new Option<string?>("--json-out") { Description = "Also write the results as JSON here." };
-        var command = new Command("compare", "Run the same scenarios against Switchboard and its peers (bare Kestrel, SignalR, Node ws, Go gorilla), each started fresh and pinned, and print one table of ratios to the Go hub.")
+        var command = new Command("compare", "Run the same scenarios against Switchboard and its peers (bare Kestrel, Kestrel below HTTP, SignalR, Node ws, Go gorilla), each started fresh and pinned, and print one table of ratios to the Go hub.")
         {
             scenario, targets, duration, connectClients, concurrency, churnConcurrency, idle, settle, smallClients, roomSize, smallRate, fanout, window, payload, serverCore, loadCore, noPin, repo, configuration, json,
         };

@@ -23,13 +23,15 @@ internal sealed record PeerTarget(string Name, PeerProtocol Protocol, Func<strin
     /// <summary>The reference every ratio is taken against.</summary>
     public const string Baseline = "go";
 
-    public static readonly IReadOnlyList<string> AllNames = ["switchboard", "kestrel", "signalr", "node", "go"];
+    public static readonly IReadOnlyList<string> AllNames = ["switchboard", "kestrel", "kestrel-conn", "signalr", "node", "go"];
 
     /// <summary>The named target; <paramref name="configuration"/> picks the .NET build output.</summary>
     public static PeerTarget Create(string name, string configuration) => name switch
     {
         "switchboard" => new(name, PeerProtocol.Plain, (repo, port) => Switchboard(repo, port, configuration), (port, room) => Ws(port, $"/rooms/{Uri.EscapeDataString(room)}")),
         "kestrel" => new(name, PeerProtocol.Plain, (repo, port) => DotnetPeer(repo, "KestrelPeer", port, configuration), PlainRoom),
+        // Below HTTP: a ConnectionHandler on Kestrel's connection layer; it takes a port, not URLs.
+        "kestrel-conn" => new(name, PeerProtocol.Plain, (repo, port) => Command("dotnet", PeerDll(repo, "KestrelConnPeer", configuration), "--port", Port(port)), PlainRoom),
         "signalr" => new(name, PeerProtocol.SignalR, (repo, port) => DotnetPeer(repo, "SignalRPeer", port, configuration), (port, room) => Ws(port, "/hub", room)),
         "node" => new(name, PeerProtocol.Plain, (repo, port) => Command("node", Path.Combine(repo, "bench", "peers", "node", "server.js"), Port(port)), PlainRoom),
         "go" => new(name, PeerProtocol.Plain, (repo, port) => Command(Path.Combine(repo, "bench", "peers", "go", "bin", "gohub"), "-addr", $"127.0.0.1:{Port(port)}"), PlainRoom),
@@ -55,7 +57,10 @@ internal sealed record PeerTarget(string Name, PeerProtocol Protocol, Func<strin
     }
 
     private static ProcessStartInfo DotnetPeer(string repo, string project, int port, string configuration) =>
-        Command("dotnet", Path.Combine(repo, "bench", "peers", project, "bin", configuration, "net10.0", $"{project}.dll"), "--urls", $"http://127.0.0.1:{Port(port)}");
+        Command("dotnet", PeerDll(repo, project, configuration), "--urls", $"http://127.0.0.1:{Port(port)}");
+
+    private static string PeerDll(string repo, string project, string configuration) =>
+        Path.Combine(repo, "bench", "peers", project, "bin", configuration, "net10.0", $"{project}.dll");
 
     private static ProcessStartInfo Switchboard(string repo, int port, string configuration)
     {

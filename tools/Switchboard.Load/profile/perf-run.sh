@@ -8,7 +8,7 @@ set -euo pipefail
 scenario=$1 target=$2 out=$3
 export DOTNET_hostBuilder__reloadConfigOnChange=false DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_ReadyToRun=0
-case $target in switchboard) dll=Switchboard.Server.dll ;; kestrel) dll=KestrelPeer.dll ;; signalr) dll=SignalRPeer.dll ;; go) dll=gohub ;; *) echo "target: switchboard, kestrel, signalr or go" >&2; exit 2 ;; esac
+case $target in switchboard) dll=Switchboard.Server.dll ;; kestrel) dll=KestrelPeer.dll ;; kestrel-conn) dll=KestrelConnPeer.dll ;; signalr) dll=SignalRPeer.dll ;; go) dll=gohub ;; *) echo "target: switchboard, kestrel, kestrel-conn, signalr or go" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/../../.."
 dotnet tools/Switchboard.Load/bin/Release/net10.0/Switchboard.Load.dll compare --scenario "$scenario" --targets "$target" --duration 20s > "$out.compare.txt" 2>&1 &
 load=$!
