@@ -60,6 +60,7 @@ internal static class ConnectionCost
         var baseUri = "ws://" + addresses.Select(a => new Uri(a)).First(a => a.Port != belowHttp.Port).Authority + "/";
         var registry = new OpenConnections(app.Services.GetRequiredService<ConnectionRegistry>(), app.Services.GetRequiredService<KestrelConnPeer.Rooms>());
         string UriOf(Scenario scenario) => scenario.Path == BelowHttpPath ? $"ws://127.0.0.1:{belowHttp.Port}/ws?room=lobby" : baseUri + scenario.Path;
+        Console.WriteLine($"routes: {string.Join(", ", addresses)}; below HTTP on port {belowHttp.Port}");
         Console.WriteLine($"conn-cost: server pid {Environment.ProcessId}, {connections:N0} idle connections per scenario, {cycles:N0} connect+join+close cycles; workstation GC, bytes are the managed heap after a full blocking GC, less the pinned object heap (Kestrel's memory pool)");
 
         // A warm-up of every scenario, so that JIT, pools and type loading are not counted as the first scenario's.
