@@ -27,9 +27,17 @@ public sealed class TestServer : IAsyncDisposable
         Http = new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = PooledConnectionIdleTimeout })
         {
             BaseAddress = baseUri,
-            Timeout = TimeSpan.FromSeconds(10),
+            Timeout = ApiTimeout,
         };
     }
+
+    /// <summary>
+    /// How long <see cref="Http"/> waits for an answer. The server bounds each API call by its broker's
+    /// deadlines (a publish through Redis that meets a failover: the script, the hand-over to the room's
+    /// worker and the wait for its delivery, 2 s each by default, plus the gap wait), about 7 s; a
+    /// deadline of 10 s was overrun in the Sentinel failover tests on a machine at load average 25.
+    /// </summary>
+    private static readonly TimeSpan ApiTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// How long <see cref="Http"/> keeps an idle connection: below the server's keep-alive timeout
