@@ -30,7 +30,7 @@ public class ConnectionBenchmarks
     public int Frames { get; set; }
 
     public static void Run(string[] args) =>
-        BenchmarkSwitcher.FromTypes([typeof(ConnectionBenchmarks)]).Run(args, DefaultConfig.Instance
+        BenchmarkSwitcher.FromTypes([typeof(ConnectionBenchmarks), typeof(RoomBenchmarks)]).Run(args, DefaultConfig.Instance
             .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance)));
 
     /// <summary>A connection built and disposed, with nothing sent: its fixed cost.</summary>
