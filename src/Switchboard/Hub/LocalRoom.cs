@@ -10,18 +10,19 @@ namespace Switchboard.Hub;
 /// sees subscribe and unsubscribe strictly alternate, and every joiner waits for the same subscribe.
 /// </summary>
 /// <remarks>
-/// Joins and leaves are O(1): members live in a set (one field while there is one member, see <see cref="RoomMembers"/>). Fan-out walks an array snapshot without any
-/// lock; the snapshot is rebuilt lazily, by the first delivery after a change, so a burst of joins
-/// with no traffic (10,000 members reconnecting after a restart) costs no copying at all, and with
-/// traffic a rebuild costs no more than the fan-out it precedes.
+/// Joins and leaves are O(1): members live in a set (one field while there is one member, see
+/// <see cref="RoomMembers"/>). Fan-out walks an array snapshot without any lock; the snapshot is
+/// rebuilt lazily, by the first delivery after a change, so a burst of joins with no traffic (10,000
+/// members reconnecting after a restart) costs no copying at all, and with traffic a rebuild costs
+/// no more than the fan-out it precedes.
 /// </remarks>
 internal sealed class LocalRoom
 {
     private readonly Lock _lock = new();
-    // A mutable struct: always used through this field, never copied.
-    private RoomMembers _members;
     private readonly IBroker _broker;
     private readonly Action<LocalRoom> _retire;
+    // A mutable struct: always used through this field, never copied.
+    private RoomMembers _members;
     private RoomSubscription[] _snapshot = [];
     private volatile bool _stale;
     private bool _subscribed;
