@@ -20,6 +20,14 @@ namespace Switchboard.Client;
 /// </remarks>
 public sealed partial class SwitchboardClient : IAsyncDisposable
 {
+    /// <summary>
+    /// How long the client's own HTTP connections (the SSE transport's command POSTs) stay pooled while
+    /// idle: below the server's keep-alive timeout (10 s by default), so that a POST is never sent on a
+    /// connection the server is closing that instant (HttpClient does not retry a POST). HttpClient's
+    /// default is a minute.
+    /// </summary>
+    private static readonly TimeSpan PooledConnectionIdleTimeout = TimeSpan.FromSeconds(5);
+
     private readonly Uri _uri;
     private readonly SwitchboardClientOptions _options;
     private readonly ILogger _logger;
@@ -76,7 +84,7 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
         var handler = _options.HttpMessageHandler;
         _invoker = handler is null ? null : new HttpMessageInvoker(handler, disposeHandler: false);
         _http = new Lazy<HttpClient>(() => handler is null
-            ? new HttpClient { Timeout = Timeout.InfiniteTimeSpan }
+            ? new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = PooledConnectionIdleTimeout }) { Timeout = Timeout.InfiniteTimeSpan }
             : new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan });
         _logger = _options.Logger ?? NullLogger.Instance;
         _backoff = new ReconnectBackoff(_options.Backoff, random);

@@ -1,10 +1,12 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Perfolizer.Metrology;
 using Switchboard.Connections;
 using Switchboard.Identity;
 using Switchboard.Metrics;
@@ -30,8 +32,10 @@ public class ConnectionBenchmarks
     public int Frames { get; set; }
 
     public static void Run(string[] args) =>
-        BenchmarkSwitcher.FromTypes([typeof(ConnectionBenchmarks)]).Run(args, DefaultConfig.Instance
-            .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance)));
+        BenchmarkSwitcher.FromTypes([typeof(ConnectionBenchmarks), typeof(RoomBenchmarks)]).Run(args, DefaultConfig.Instance
+            .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance))
+            // Bytes, not KiB: the allocation column is the figure compared from commit to commit.
+            .WithSummaryStyle(SummaryStyle.Default.WithSizeUnit(SizeUnit.B)));
 
     /// <summary>A connection built and disposed, with nothing sent: its fixed cost.</summary>
     [Benchmark]

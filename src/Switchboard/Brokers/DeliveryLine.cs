@@ -12,17 +12,19 @@ internal sealed class DeliveryLine
     // pool, so a publisher whose own publication went out long ago is not kept busy forever by others.
     private const int MaxPerTurn = 1024;
 
-    private readonly Queue<Publication> _waiting = new();
-    private readonly List<(ulong Offset, TaskCompletionSource Done)> _waiters = [];
+    // Guarded by locking this instance. Both created on first use: a room nobody publishes to holds
+    // neither, and most publishers never wait (the memory broker usually delivers before it returns).
+    private Queue<Publication>? _waiting;
+    private List<(ulong Offset, TaskCompletionSource Done)>? _waiters;
     private int _delivering;
     private ulong _delivered;
 
     /// <summary>Appends; called under the stream's lock, which fixes the order.</summary>
     public void Add(Publication publication)
     {
-        lock (_waiting)
+        lock (this)
         {
-            _waiting.Enqueue(publication);
+            (_waiting ??= new()).Enqueue(publication);
         }
     }
 
@@ -59,7 +61,7 @@ internal sealed class DeliveryLine
     /// <summary>Completes once <paramref name="offset"/> has been handed to the node.</summary>
     public Task WhenDelivered(ulong offset)
     {
-        lock (_waiting)
+        lock (this)
         {
             if (_delivered >= offset)
             {
@@ -67,7 +69,7 @@ internal sealed class DeliveryLine
             }
 
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add((offset, done));
+            (_waiters ??= []).Add((offset, done));
             return done.Task;
         }
     }
@@ -76,27 +78,28 @@ internal sealed class DeliveryLine
     {
         get
         {
-            lock (_waiting)
+            lock (this)
             {
-                return _waiting.Count == 0;
+                return _waiting is not { Count: > 0 };
             }
         }
     }
 
     private bool TryTake(out Publication publication)
     {
-        lock (_waiting)
+        lock (this)
         {
-            return _waiting.TryDequeue(out publication!);
+            publication = null!;
+            return _waiting is not null && _waiting.TryDequeue(out publication!);
         }
     }
 
     private void MarkDelivered(ulong offset)
     {
-        lock (_waiting)
+        lock (this)
         {
             _delivered = offset;
-            if (_waiters.Count == 0)
+            if (_waiters is not { Count: > 0 })
             {
                 return;
             }

@@ -18,15 +18,19 @@ namespace Switchboard.Brokers;
 /// </remarks>
 internal sealed class MemoryRoomStream
 {
-    private readonly Queue<RetainedPublication> _history = new();
+    private static readonly Queue<RetainedPublication> NoHistory = new();
+
     private readonly HistoryLedger _ledger;
+    // Both created on first use: a joined room that nobody publishes to (most small rooms, most of
+    // the time) holds neither, and every room on the node has a stream.
+    private Queue<RetainedPublication>? _history;
+    private RecentPublishKeys? _keys;
     private bool _subscribed;
 
     public MemoryRoomStream(string room, HistoryLedger ledger)
     {
         Room = room;
         _ledger = ledger;
-        Keys = new RecentPublishKeys(TimeSpan.FromSeconds(ledger.Options.IdempotencyWindowSeconds), ledger.Options.IdempotencyKeysPerRoom);
         // 8 random bytes: a restarted node or a forgotten stream must never reuse an epoch a client holds.
         Epoch = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
     }
@@ -53,8 +57,8 @@ internal sealed class MemoryRoomStream
     /// <summary>Bytes of history the room holds, as the budgets count them.</summary>
     public long RetainedBytes { get; private set; }
 
-    /// <summary>The idempotency keys of recent publications and the offsets they took.</summary>
-    public RecentPublishKeys Keys { get; }
+    /// <summary>The idempotency keys of recent publications and the offsets they took (created by the first publication with a key).</summary>
+    public RecentPublishKeys Keys => _keys ??= new RecentPublishKeys(TimeSpan.FromSeconds(_ledger.Options.IdempotencyWindowSeconds), _ledger.Options.IdempotencyKeysPerRoom);
 
     /// <summary>Publications appended but not yet handed to the node.</summary>
     public DeliveryLine Deliveries { get; } = new();
@@ -97,7 +101,7 @@ internal sealed class MemoryRoomStream
             return;
         }
 
-        _history.Enqueue(entry);
+        (_history ??= new()).Enqueue(entry);
         RetainedBytes += entry.Bytes;
         while (_history.Count > budget.Size)
         {
@@ -114,7 +118,7 @@ internal sealed class MemoryRoomStream
 
     public void Trim(DateTimeOffset oldestKept)
     {
-        while (_history.TryPeek(out var oldest) && oldest.Publication.Time < oldestKept)
+        while (_history is not null && _history.TryPeek(out var oldest) && oldest.Publication.Time < oldestKept)
         {
             RemoveOldest();
         }
@@ -123,7 +127,7 @@ internal sealed class MemoryRoomStream
     /// <summary>Drops all history; the stream is being forgotten.</summary>
     public void Clear()
     {
-        while (_history.Count > 0)
+        while (_history is { Count: > 0 })
         {
             RemoveOldest();
         }
@@ -141,7 +145,7 @@ internal sealed class MemoryRoomStream
         }
 
         // The ledger keeps each room's publications in the room's order, so the node's oldest is its room's oldest.
-        Debug.Assert(_history.Peek() == entry, "the node's oldest retained publication is its room's oldest");
+        Debug.Assert(_history?.Peek() == entry, "the node's oldest retained publication is its room's oldest");
         RemoveOldest();
         _ledger.CountDropped(DropReasons.NodeBytes);
         return true;
@@ -165,7 +169,7 @@ internal sealed class MemoryRoomStream
             return new StreamRead(Position, [], true);
         }
 
-        var after = _history.Where(e => e.Publication.Offset > from.Offset).Take(limit).Select(e => e.Publication).ToArray();
+        var after = History.Where(e => e.Publication.Offset > from.Offset).Take(limit).Select(e => e.Publication).ToArray();
         // Offsets are distinct and at most Top, so finding as many as were missed means none is missing,
         // also where a budget kept a publication out of the middle of the history.
         var complete = missed <= (ulong)limit && (ulong)after.Length == missed;
@@ -174,10 +178,12 @@ internal sealed class MemoryRoomStream
 
     private void RemoveOldest()
     {
-        var oldest = _history.Dequeue();
+        var oldest = _history!.Dequeue();
         RetainedBytes -= oldest.Bytes;
         _ledger.Remove(oldest);
     }
 
-    private Publication[] Latest(int limit) => _history.Skip(Math.Max(0, _history.Count - limit)).Select(e => e.Publication).ToArray();
+    private Queue<RetainedPublication> History => _history ?? NoHistory;
+
+    private Publication[] Latest(int limit) => History.Skip(Math.Max(0, History.Count - limit)).Select(e => e.Publication).ToArray();
 }

@@ -10,18 +10,19 @@ namespace Switchboard.Hub;
 /// sees subscribe and unsubscribe strictly alternate, and every joiner waits for the same subscribe.
 /// </summary>
 /// <remarks>
-/// Joins and leaves are O(1): members live in a set. Fan-out walks an array snapshot without any
-/// lock; the snapshot is rebuilt lazily, by the first delivery after a change, so a burst of joins
-/// with no traffic (10,000 members reconnecting after a restart) costs no copying at all, and with
-/// traffic a rebuild costs no more than the fan-out it precedes.
+/// Joins and leaves are O(1): members live in a set (one field while there is one member, see
+/// <see cref="RoomMembers"/>). Fan-out walks an array snapshot without any lock; the snapshot is
+/// rebuilt lazily, by the first delivery after a change, so a burst of joins with no traffic (10,000
+/// members reconnecting after a restart) costs no copying at all, and with traffic a rebuild costs
+/// no more than the fan-out it precedes.
 /// </remarks>
 internal sealed class LocalRoom
 {
     private readonly Lock _lock = new();
-    private readonly HashSet<RoomSubscription> _members = [];
-    private readonly Dictionary<string, int> _connectionsPerUser = new(StringComparer.Ordinal);
     private readonly IBroker _broker;
     private readonly Action<LocalRoom> _retire;
+    // A mutable struct: always used through this field, never copied.
+    private RoomMembers _members;
     private RoomSubscription[] _snapshot = [];
     private volatile bool _stale;
     private bool _subscribed;
@@ -60,7 +61,7 @@ internal sealed class LocalRoom
             {
                 if (_stale)
                 {
-                    Volatile.Write(ref _snapshot, [.. _members]);
+                    Volatile.Write(ref _snapshot, _members.ToArray());
                     _stale = false;
                 }
 
@@ -86,7 +87,7 @@ internal sealed class LocalRoom
         {
             lock (_lock)
             {
-                return _connectionsPerUser.Count;
+                return _members.UserCount;
             }
         }
     }
@@ -108,12 +109,8 @@ internal sealed class LocalRoom
                 return null;
             }
 
-            _members.Add(member);
+            firstOfUser = _members.Add(member);
             _stale = true;
-            var user = member.Connection.User;
-            var count = _connectionsPerUser.GetValueOrDefault(user) + 1;
-            _connectionsPerUser[user] = count;
-            firstOfUser = count == 1;
             if (!_subscribed)
             {
                 _subscribed = true;
@@ -129,6 +126,32 @@ internal sealed class LocalRoom
     }
 
     /// <summary>
+    /// Lets go of <paramref name="ready"/>, a subscribe its joiner saw succeed: a completed task serves
+    /// every later joiner and the next broker call alike, and the room would otherwise keep this one
+    /// (a task of 64 bytes) for its whole life. An unsubscribe is never settled: retiring compares it.
+    /// </summary>
+    public void Settle(Task ready)
+    {
+        if (ready == Task.CompletedTask)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_ready == ready)
+            {
+                _ready = Task.CompletedTask;
+            }
+
+            if (_lastBrokerCall == ready)
+            {
+                _lastBrokerCall = Task.CompletedTask;
+            }
+        }
+    }
+
+    /// <summary>
     /// Removes a member, telling whether it was its user's last connection here. When it was the
     /// room's last member the node's broker subscription is withdrawn (after any call still running)
     /// and awaited; once that is done and nobody came back, the room retires.
@@ -139,23 +162,12 @@ internal sealed class LocalRoom
         bool lastOfUser;
         lock (_lock)
         {
-            if (!_members.Remove(member))
+            if (!_members.Remove(member, out lastOfUser))
             {
                 return false;
             }
 
             _stale = true;
-            var user = member.Connection.User;
-            var left = _connectionsPerUser[user] - 1;
-            lastOfUser = left == 0;
-            if (lastOfUser)
-            {
-                _connectionsPerUser.Remove(user);
-            }
-            else
-            {
-                _connectionsPerUser[user] = left;
-            }
 
             if (_members.Count == 0 && _subscribed)
             {
@@ -185,7 +197,7 @@ internal sealed class LocalRoom
     {
         lock (_lock)
         {
-            return _connectionsPerUser.OrderBy(p => p.Key, StringComparer.Ordinal).ToArray();
+            return _members.Presence();
         }
     }
 

@@ -19,7 +19,8 @@ namespace Switchboard.Hub;
 internal sealed class PresenceCoalescer(string room, IBroker broker, double perSecond, int burst, TimeProvider time)
 {
     private readonly Lock _lock = new();
-    private readonly List<HeldChange> _held = [];
+    // Created by the first change held: most rooms never go past their burst.
+    private List<HeldChange>? _held;
     private double _tokens = burst;
     private long _lastRefill = time.GetTimestamp();
     private ITimer? _flush;
@@ -37,7 +38,7 @@ internal sealed class PresenceCoalescer(string room, IBroker broker, double perS
         lock (_lock)
         {
             Refill();
-            if (_held.Count == 0 && _tokens >= 1)
+            if (_held is not { Count: > 0 } && _tokens >= 1)
             {
                 _tokens--;
                 return Frame(user, joined);
@@ -66,7 +67,7 @@ internal sealed class PresenceCoalescer(string room, IBroker broker, double perS
         {
             Refill();
             // Held changes flush within 1/perSecond; the bucket is full (burst - tokens)/perSecond later.
-            wait = TimeSpan.FromSeconds((burst - _tokens + (_held.Count > 0 ? 1 : 0)) / perSecond);
+            wait = TimeSpan.FromSeconds((burst - _tokens + (_held is { Count: > 0 } ? 1 : 0)) / perSecond);
             if (wait > TimeSpan.Zero)
             {
                 _idle?.Dispose();
@@ -91,6 +92,7 @@ internal sealed class PresenceCoalescer(string room, IBroker broker, double perS
 
     private void Hold(string user, bool joined)
     {
+        _held ??= [];
         var index = _held.FindIndex(h => h.User == user);
         if (index < 0)
         {
@@ -110,7 +112,7 @@ internal sealed class PresenceCoalescer(string room, IBroker broker, double perS
             _flush?.Dispose();
             _flush = null;
             Refill();
-            foreach (var held in _held)
+            foreach (var held in _held ?? [])
             {
                 if (held.Count % 2 == 1)
                 {
@@ -119,7 +121,7 @@ internal sealed class PresenceCoalescer(string room, IBroker broker, double perS
 
             }
 
-            _held.Clear();
+            _held?.Clear();
             // Each sent event is paid for, into debt if need be: the next ones wait for it.
             _tokens -= changes.Count;
         }

@@ -344,6 +344,7 @@ public sealed partial class SwitchboardHub : IAsyncDisposable, IDisposable
             }
 
             await ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+            room.Settle(ready);
             if (firstOfUser && AnnouncesPresence(room) && room.PresenceEvents.Announce(subscription.Connection.User, joined: true) is { } joinedEvent)
             {
                 await _broker.AnnouncePresenceAsync(room.Name, subscription.Connection.User, joined: true, joinedEvent, cancellationToken).ConfigureAwait(false);

@@ -1,4 +1,6 @@
 using Switchboard.Brokers;
+using Switchboard.Connections;
+using Switchboard.Hub;
 using Switchboard.Protocol;
 using Switchboard.Tests.Infrastructure;
 
@@ -35,6 +37,32 @@ public sealed class RoomCoordinationTests
         Assert.Null(await first.WaitAsync(TimeSpan.FromSeconds(5)));
         Assert.Null(await second.WaitAsync(TimeSpan.FromSeconds(5)));
         Assert.Equal(["subscribe lobby", "read lobby", "read lobby"], broker.Calls);
+    }
+
+    [Fact]
+    public async Task ARoomLetsGoOfItsSubscribeOnceItsJoinerSawItSucceedAndStillRetiresAfterTheLastLeave()
+    {
+        var broker = new ScriptedBroker();
+        await using var node = new InProcessNode(broker);
+        var room = new LocalRoom("lobby", broker, _ => { }, new PresenceCoalescer("lobby", broker, 10, 10, TimeProvider.System));
+        var alice = new RoomSubscription(node.Open("alice").Session, "lobby", maxHeld: 16);
+        var bob = new RoomSubscription(node.Open("bob").Session, "lobby", maxHeld: 16);
+        broker.SubscribeGate.Close();
+
+        var subscribed = room.TryAdd(alice, out _)!;
+        Assert.False(subscribed.IsCompleted);
+        broker.SubscribeGate.Open();
+        await subscribed.WaitAsync(TimeSpan.FromSeconds(5));
+        room.Settle(subscribed);
+
+        // The next joiner is handed the shared completed task: the room kept no task of its own.
+        Assert.Same(Task.CompletedTask, room.TryAdd(bob, out _));
+
+        Assert.True(await room.RemoveAsync(alice).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        await room.RemoveAsync(bob).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(["subscribe lobby", "unsubscribe lobby"], broker.Calls);
+        // Retired: a join now finds it gone and must fetch a fresh room.
+        Assert.Null(room.TryAdd(alice, out _));
     }
 
     [Fact]

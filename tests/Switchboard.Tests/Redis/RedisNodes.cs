@@ -51,10 +51,13 @@ public static class RedisNodes
     /// <summary>Starts <paramref name="count"/> server nodes on <paramref name="redis"/> at once; if one fails, stops the others.</summary>
     public static Task<TestServer[]> StartServersAsync(RedisServer redis, int count) => StartServersAsync(Settings(redis), count);
 
-    /// <summary>Starts <paramref name="count"/> server nodes with <paramref name="settings"/> at once; if one fails, stops the others.</summary>
-    public static async Task<TestServer[]> StartServersAsync(Dictionary<string, string?> settings, int count)
+    /// <summary>
+    /// Starts <paramref name="count"/> server nodes with <paramref name="settings"/> at once (logging to
+    /// <paramref name="logs"/> when given); if one fails, stops the others.
+    /// </summary>
+    public static async Task<TestServer[]> StartServersAsync(Dictionary<string, string?> settings, int count, Microsoft.Extensions.Logging.ILoggerProvider? logs = null)
     {
-        var starting = Enumerable.Range(0, count).Select(_ => TestServer.StartAsync(settings)).ToArray();
+        var starting = Enumerable.Range(0, count).Select(_ => TestServer.StartAsync(settings, logs)).ToArray();
         try
         {
             return await Task.WhenAll(starting);

@@ -27,6 +27,7 @@ public sealed class SentinelFailoverTests(ITestOutputHelper output) : IAsyncLife
 
     public async Task DisposeAsync()
     {
+
         foreach (var node in _nodes)
         {
             await node.DisposeAsync();
@@ -88,7 +89,8 @@ public sealed class SentinelFailoverTests(ITestOutputHelper output) : IAsyncLife
         // Every publication of an epoch stays readable, so that a member put into a new epoch by its
         // rejoin can be held to all of it.
         settings["Switchboard:History:Size"] = "100000";
-        _nodes = await RedisNodes.StartServersAsync(settings, 2);
+        using var logs = new CapturingLoggerProvider(Microsoft.Extensions.Logging.LogLevel.Information);
+        _nodes = await RedisNodes.StartServersAsync(settings, 2, logs);
         var members = new List<FailoverMember>();
         try
         {
@@ -113,11 +115,25 @@ public sealed class SentinelFailoverTests(ITestOutputHelper output) : IAsyncLife
             await publishing.WaitAsync(TimeSpan.FromSeconds(10));
 
             var top = (Epoch: string.Empty, Offset: 0UL);
-            await Eventually.TrueAsync(async () =>
+            try
             {
-                top = await RoomPositionAsync();
-                return members.All(m => m.Reached(top.Epoch, top.Offset));
-            }, "every member holds the room up to its position", TimeSpan.FromSeconds(30));
+                await Eventually.TrueAsync(async () =>
+                {
+                    top = await RoomPositionAsync();
+                    return members.All(m => m.Reached(top.Epoch, top.Offset));
+                }, "every member holds the room up to its position", TimeSpan.FromSeconds(30));
+            }
+            catch (TimeoutException)
+            {
+                // Where each member stands, for the failure's reader: which one fell behind, in which epoch, told or not.
+                output.WriteLine($"room at {top}; refused {publisher.Refused}; members:");
+                foreach (var member in members)
+                {
+                    output.WriteLine($"{member.User}: {FailoverDeliveryContract.Describe(member.Segments())}");
+                }
+
+                throw;
+            }
 
             var acknowledged = publisher.Acknowledgements();
             output.WriteLine($"acknowledged {acknowledged.Count} ({acknowledgedBefore} before the failover was complete) in {acknowledged.Select(a => a.Epoch).Distinct().Count()} epoch(s), refused {publisher.Refused}, room at {top}");
@@ -132,6 +148,11 @@ public sealed class SentinelFailoverTests(ITestOutputHelper output) : IAsyncLife
         }
         finally
         {
+            foreach (var e in logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning || e.Category.Contains("Kestrel")))
+            {
+                output.WriteLine(e.ToString());
+            }
+
             foreach (var member in members)
             {
                 await member.DisposeAsync();
