@@ -1,3 +1,5 @@
+using StackExchange.Redis;
+
 namespace Switchboard.Redis;
 
 /// <summary>
@@ -62,7 +64,8 @@ internal sealed class PresenceWriter(string room, RedisBroker broker)
 
     /// <summary>
     /// Stops writing and removes this node's entry; announcements not written yet are decided after the
-    /// removal. Both are issued under the lock, so no write of this writer can reach Redis after them.
+    /// removal. Both are issued under the lock, as every write of this writer is (its runs again too,
+    /// see <see cref="RunAgain"/>), so no write of this writer can reach Redis after them.
     /// </summary>
     public Task CloseAndRemoveAsync()
     {
@@ -80,6 +83,21 @@ internal sealed class PresenceWriter(string room, RedisBroker broker)
 
             _next = null;
             return Task.WhenAll(removal, decided);
+        }
+    }
+
+    /// <summary>
+    /// Issues again a write the script sent back (the room's member nodes changed since the writer last
+    /// read them). Under the lock, as its first run was: once closed, the node's entry is removed (or its
+    /// removal issued), and the write, taken before its last member left, would put the users back,
+    /// after which the last user's <c>left</c> would find them and never be sent. So it runs as a
+    /// decision only (MODE <c>d</c>): what it announces is decided against the other nodes' entries.
+    /// </summary>
+    internal Task<RedisResult> RunAgain(char mode, Func<char, Task<RedisResult>> run)
+    {
+        lock (_lock)
+        {
+            return run(_closed ? 'd' : mode);
         }
     }
 
@@ -157,13 +175,13 @@ internal sealed class PresenceWriter(string room, RedisBroker broker)
         var written = _written;
         if (written is null)
         {
-            return broker.WritePresenceAsync(room, full: true, present: snapshot.Count > 0, snapshot, [], changes, heal, _otherNodes);
+            return broker.WritePresenceAsync(room, full: true, present: snapshot.Count > 0, snapshot, [], changes, heal, _otherNodes, this);
         }
 
         var set = snapshot.Where(p => !written.TryGetValue(p.Key, out var count) || count != p.Value).ToList();
         var removed = written.Keys.Where(u => !snapshot.ContainsKey(u)).ToList();
         return set.Count == 0 && removed.Count == 0 && changes.Count == 0 && !heal
             ? Task.FromResult(_otherNodes)
-            : broker.WritePresenceAsync(room, full: false, present: snapshot.Count > 0, set, removed, changes, heal, _otherNodes);
+            : broker.WritePresenceAsync(room, full: false, present: snapshot.Count > 0, set, removed, changes, heal, _otherNodes, this);
     }
 }

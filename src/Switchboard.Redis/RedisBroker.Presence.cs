@@ -75,13 +75,14 @@ public sealed partial class RedisBroker
     /// rooms (home shard) in the same breath as the write when the node has users there
     /// (<paramref name="present"/>), so a survivor that finds the node dead finds the room; it leaves the
     /// list once the write emptied the node's hash. Each shard runs one connection's commands in order,
-    /// so a removal issued later lands after both. Returns the room's other member nodes it read.
+    /// so a removal issued later lands after both; <paramref name="writer"/>, which issues this under its
+    /// lock, issues a run again too. Returns the room's other member nodes it read.
     /// </summary>
     internal async Task<string[]> WritePresenceAsync(string room, bool full, bool present, IReadOnlyCollection<KeyValuePair<string, int>> set, IReadOnlyCollection<string> removed,
-        IReadOnlyCollection<PresenceChange> changes, bool heal, string[] otherNodes)
+        IReadOnlyCollection<PresenceChange> changes, bool heal, string[] otherNodes, PresenceWriter writer)
     {
         var listed = present ? Home.Redis.GetDatabase().SetAddAsync(Keys.NodeRooms(NodeId), room) : Task.FromResult(true);
-        var write = RunPresenceScriptAsync(room, NodeId, full ? '1' : '0', set, removed, changes, heal, reapLimit: -1, otherNodes, CancellationToken.None);
+        var write = RunPresenceScriptAsync(room, NodeId, full ? '1' : '0', set, removed, changes, heal, reapLimit: -1, otherNodes, writer, CancellationToken.None);
         await WithDeadline(Task.WhenAll(listed, write), CancellationToken.None).ConfigureAwait(false);
         var (stillPresent, others, _) = await write.ConfigureAwait(false);
         if (!stillPresent)
@@ -144,7 +145,7 @@ public sealed partial class RedisBroker
     /// </summary>
     internal Task HoldBeatsAsync()
     {
-        var hold = new BeatHold();
+        var hold = new TestHold();
         Volatile.Write(ref _beatHold, hold);
         return hold.Parked.Task;
     }
@@ -240,7 +241,7 @@ public sealed partial class RedisBroker
     {
         var local = Handler.LocalPresence(room).Sum(p => p.Value);
         var reapLimit = AnnouncesPresence(room, local) ? _limits.MaxMembersForPresenceEvents : -1;
-        var (_, _, left) = await RunPresenceScriptAsync(room, dead, 'r', [], [], [], heal: false, reapLimit, [], Stopping).ConfigureAwait(false);
+        var (_, _, left) = await RunPresenceScriptAsync(room, dead, 'r', [], [], [], heal: false, reapLimit, [], writer: null, Stopping).ConfigureAwait(false);
         if (left > 0)
         {
             Log.NodesReaped(_logger, room, left);

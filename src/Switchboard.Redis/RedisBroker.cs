@@ -51,7 +51,8 @@ public sealed partial class RedisBroker : IBroker, IAsyncDisposable
     private bool _resyncAgain;
     private long _beats;
     private int _rewriteAgain;
-    private BeatHold? _beatHold;
+    private TestHold? _beatHold;
+    private TestHold? _presenceRetryHold;
     private bool _disposed;
 
     /// <summary>Creates the broker; <see cref="ConnectAsync"/> connects it.</summary>

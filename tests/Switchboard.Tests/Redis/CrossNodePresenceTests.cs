@@ -120,6 +120,43 @@ public abstract class CrossNodePresenceTests(RedisTopology redis) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task ALeaveIsAnnouncedWhenTheNodeLeftTheRoomWhileItsWriteWaitedToRunAgain()
+    {
+        var (node, other, watcher) = (await StartAsync(), await StartAsync(), await StartAsync());
+        var room = NewRoom();
+        await watcher.Broker.SubscribeRoomAsync(room, Timeout());
+        await node.Broker.SubscribeRoomAsync(room, Timeout());
+        node.Handler.SetPresence(room, "alice", 1);
+        await node.Broker.AnnouncePresenceAsync(room, "alice", joined: true, Frame(room, "alice", joined: true), Timeout());
+        // Another node enters the room after the node's last write: the node's next write that decides
+        // anything names too few member nodes, and the script sends it back to be run again.
+        await other.Broker.SubscribeRoomAsync(room, Timeout());
+        other.Handler.SetPresence(room, "bob", 1);
+        await other.Broker.AnnouncePresenceAsync(room, "bob", joined: true, Frame(room, "bob", joined: true), Timeout());
+
+        // The interleaving set up step by step: a rewrite with heal (a heartbeat's, after the node was
+        // taken for dead) is taken while alice is still here and sent back; alice's last connection
+        // leaves, the room's unsubscribe removes the node's entry; only then does the rewrite run again.
+        var broker = (RedisBroker)node.Broker;
+        var held = broker.HoldPresenceRetriesAsync();
+        var writer = broker.FeedOf(room)!.Presence;
+        var rewrite = writer.RequestAsync(full: true, heal: true);
+        await held.WaitAsync(Deadline);
+        node.Handler.SetPresence(room, "alice", 0);
+        await writer.CloseAndRemoveAsync().WaitAsync(Deadline);
+        broker.ReleasePresenceRetries();
+        await rewrite.WaitAsync(Deadline);
+        await writer.RequestAsync(announce: new PresenceChange("alice", Joined: false)).WaitAsync(Deadline);
+
+        // Published after the decision ran: the watcher hears it after anything the decision sent.
+        await other.Broker.PublishPresenceAsync(room, Frame(room, "marker", joined: true), Timeout());
+        await Eventually.TrueAsync(() => watcher.Handler.PresenceChanges(room).Contains(Event(room, "marker", joined: true)), "the marker arrived");
+        Assert.Equal([Event(room, "alice", joined: true), Event(room, "bob", joined: true), Event(room, "alice", joined: false), Event(room, "marker", joined: true)],
+            watcher.Handler.PresenceChanges(room));
+        Assert.Equal([new("bob", 1)], await watcher.Broker.PresenceAsync(room, Timeout()));
+    }
+
+    [Fact]
     public async Task UsersOfANodeCutOffPastTheTimeoutLeaveAndAreAnnouncedAgainWhenItComesBack()
     {
         var (survivor, stalled) = (await StartAsync(), await StartAsync());

@@ -1,7 +1,10 @@
 namespace Switchboard.Redis;
 
-/// <summary>Heartbeats held by a test (<see cref="RedisBroker.HoldBeatsAsync"/>): the loop says it parked, then waits for the release.</summary>
-internal sealed class BeatHold
+/// <summary>
+/// A step held by a test (<see cref="RedisBroker.HoldBeatsAsync"/>, <see cref="RedisBroker.HoldPresenceRetriesAsync"/>):
+/// the step says it parked, then waits for the release.
+/// </summary>
+internal sealed class TestHold
 {
     public TaskCompletionSource Parked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
