@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Xunit;
 using Xunit.Abstractions;
@@ -23,7 +22,7 @@ public sealed class CompareFailureTests(ITestOutputHelper output)
         try
         {
             await File.WriteAllTextAsync(Path.Combine(emptyRepo.FullName, "Switchboard.slnx"), "<Solution />");
-            var (exit, stdout) = await RunCompareAsync(
+            var (exit, stdout) = await CompareProcess.RunAsync(output, RunTimeout,
                 "--repo", emptyRepo.FullName, "--scenario", "connect", "--targets", "kestrel,go", "--connect-clients", "10", "--no-pin", "--json-out", report);
 
             Assert.Equal(1, exit);
@@ -38,35 +37,5 @@ public sealed class CompareFailureTests(ITestOutputHelper output)
         {
             emptyRepo.Delete(recursive: true);
         }
-    }
-
-    private async Task<(int Exit, string Stdout)> RunCompareAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Switchboard.Load.dll"));
-        info.ArgumentList.Add("compare");
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(RunTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("compare did not finish within 2 minutes");
-        }
-
-        var text = await stdout.WaitAsync(TimeSpan.FromSeconds(10));
-        output.WriteLine(text);
-        output.WriteLine(await stderr.WaitAsync(TimeSpan.FromSeconds(10)));
-        return (process.ExitCode, text);
     }
 }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using Xunit;
 using Xunit.Abstractions;
@@ -29,7 +27,7 @@ public sealed class CompareSmokeTests(ITestOutputHelper output)
         var report = Path.Combine(Path.GetTempPath(), $"switchboard-compare-{Guid.NewGuid():N}.json");
         try
         {
-            var exit = await RunCompareAsync(
+            var (exit, _) = await CompareProcess.RunAsync(output, RunTimeout,
                 "--scenario", "all", "--duration", "1s", "--connect-clients", "100", "--connect-concurrency", "20",
                 "--churn-concurrency", "4", "--idle-connections", "100", "--idle-settle", "0", "--small-rooms-clients", "50",
                 "--small-rooms-rate", "1000", "--fanout-subscribers", "50", "--json-out", report);
@@ -68,37 +66,5 @@ public sealed class CompareSmokeTests(ITestOutputHelper output)
         }
 
         throw new InvalidOperationException("the repository root (Switchboard.slnx) is not above the test's directory");
-    }
-
-    private async Task<int> RunCompareAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Switchboard.Load.dll"));
-        info.ArgumentList.Add("compare");
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(RunTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException(string.Create(CultureInfo.InvariantCulture, $"compare did not finish within {RunTimeout.TotalMinutes} minutes"));
-        }
-        finally
-        {
-            output.WriteLine(await stdout.WaitAsync(TimeSpan.FromSeconds(10)));
-            output.WriteLine(await stderr.WaitAsync(TimeSpan.FromSeconds(10)));
-        }
-
-        return process.ExitCode;
     }
 }
